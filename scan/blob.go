@@ -1,0 +1,292 @@
+package scan
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/aigis-sec/aigis/finding"
+	"github.com/aigis-sec/aigis/format/npy"
+	"github.com/aigis-sec/aigis/format/pickle"
+	"github.com/aigis-sec/aigis/internal/safeio"
+	"github.com/aigis-sec/aigis/scan/checks"
+)
+
+// session is the scan of one top-level file and everything inside it.
+type session struct {
+	ctx        context.Context
+	opt        Options
+	total      int64 // uncompressed bytes left for this file (MaxTotalBytes)
+	findings   []finding.Finding
+	incomplete []finding.Incomplete
+}
+
+// blob is a file or member to recognise and analyse. ra is set when its
+// bytes can be read at any offset without copying (a file, a stored zip
+// member); r is set when they can only be streamed (a compressed member).
+type blob struct {
+	loc    finding.Location
+	ra     io.ReaderAt
+	r      io.Reader
+	size   int64 // -1 when unknown
+	depth  int   // containers above this blob
+	nested int   // pickles above this blob (pickle.loads of bytes)
+	name   string
+	via    string // for nested pickles: the loader that receives them
+}
+
+const sniffLen = 4096
+
+// reader returns a stream of b's bytes from the start.
+func (b *blob) reader() io.Reader {
+	if b.r != nil {
+		return b.r
+	}
+	return io.NewSectionReader(b.ra, 0, b.size)
+}
+
+// head returns the first bytes of b, leaving b readable from the start.
+func (b *blob) head() ([]byte, error) {
+	if b.r == nil {
+		buf := make([]byte, sniffLen)
+		n, err := b.ra.ReadAt(buf, 0)
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		return buf[:n], nil
+	}
+	br, ok := b.r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(b.r, 64<<10)
+		b.r = br
+	}
+	h, err := br.Peek(sniffLen)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		if len(h) == 0 {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// emit runs the checkers that accept a.
+func (s *session) emit(a *checks.Artifact) {
+	for _, c := range s.opt.Checkers {
+		if c.Accepts(a.Kind) {
+			s.findings = append(s.findings, c.Check(a)...)
+		}
+	}
+}
+
+// fail records that loc could not be analysed completely: a finding (the
+// scan-limit or scan-unreadable rule) and an incomplete entry.
+func (s *session) fail(loc finding.Location, err error) {
+	r := checks.RuleUnreadable
+	if _, ok := safeio.IsLimit(err); ok {
+		r = checks.RuleLimit
+	}
+	reason := err.Error()
+	s.findings = append(s.findings, finding.New(r, r.Severity, loc, reason, nil))
+	s.incomplete = append(s.incomplete, finding.Incomplete{Path: loc.Path, Member: loc.Member, Reason: reason})
+}
+
+// blob recognises b by its bytes and analyses it. It returns the kind.
+func (s *session) blob(b blob) string {
+	if err := s.ctx.Err(); err != nil {
+		s.fail(b.loc, err)
+		return "unknown"
+	}
+	if b.depth > s.opt.Limits.MaxDepth {
+		s.fail(b.loc, &safeio.LimitError{Limit: "MaxDepth", Value: int64(s.opt.Limits.MaxDepth), Detail: "containers nested too deep"})
+		return "unknown"
+	}
+	head, err := b.head()
+	if err != nil {
+		s.fail(b.loc, err)
+		return "unknown"
+	}
+	switch {
+	case isZip(head):
+		return s.zip(b)
+	case is7z(head):
+		return s.sevenZip(b)
+	case isTar(head):
+		return s.tar(b)
+	case npy.Sniff(head):
+		return s.npy(b)
+	case pickle.Sniff(head):
+		return s.pickle(b, head)
+	}
+	return "unknown"
+}
+
+// materialize gives random access to a streamed blob, for formats that
+// need it (zip, 7z): in memory up to 64 MiB, else in a temporary file.
+func (s *session) materialize(b blob) (io.ReaderAt, int64, func(), error) {
+	if b.r == nil {
+		return b.ra, b.size, func() {}, nil
+	}
+	lr := safeio.LimitReader(b.r, s.opt.Limits.MaxMemberBytes, "MaxMemberBytes")
+	var buf bytes.Buffer
+	n, err := io.CopyN(&buf, lr, 64<<20)
+	if err == io.EOF {
+		return bytes.NewReader(buf.Bytes()), n, func() {}, nil
+	}
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	f, err := os.CreateTemp("", "aigis-*")
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("spool member to a temporary file: %w", err)
+	}
+	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	m, err := io.Copy(f, lr)
+	if err != nil {
+		cleanup()
+		return nil, 0, nil, err
+	}
+	return f, n + m, cleanup, nil
+}
+
+// legacyMagic is how a legacy (pre-1.6) torch.save file begins: protocol 2
+// and the magic number 0x1950a86a20f9469cfc6c as LONG1.
+var legacyMagic = []byte{0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19}
+
+func (s *session) pickle(b blob, head []byte) string {
+	kind := "pickle"
+	trailingOK := false
+	if bytes.HasPrefix(head, legacyMagic) {
+		kind, trailingOK = "pytorch-legacy", true
+	}
+	if base := path.Base(b.name); base == "storages" || base == "tensors" {
+		trailingOK = true // legacy tar format: tensor bytes follow the pickles
+	}
+	opt := pickle.FromLimits(s.opt.Limits)
+	res := pickle.Interpret(b.reader(), opt)
+	a := &checks.Artifact{Loc: b.loc, Kind: checks.KindPickle, Pickle: res, TrailingExpected: trailingOK, Nested: b.via}
+	if res.Err != nil && res.Err.Limit != nil {
+		s.incomplete = append(s.incomplete, finding.Incomplete{Path: b.loc.Path, Member: b.loc.Member, Reason: res.Err.Limit.Error()})
+	}
+	s.emit(a)
+	for _, e := range res.Embedded {
+		name := fmt.Sprintf("%s@%d", e.Loader, e.Offset)
+		if len(e.Decoding) > 0 {
+			name = fmt.Sprintf("%s(%s)@%d", e.Loader, strings.Join(e.Decoding, "+"), e.Offset)
+		}
+		loc := b.loc.Child(name)
+		if b.nested >= s.opt.Limits.PickleMaxNested {
+			s.fail(loc, &safeio.LimitError{Limit: "PickleMaxNested", Value: int64(s.opt.Limits.PickleMaxNested)})
+			continue
+		}
+		if e.Truncated {
+			s.fail(loc, &safeio.LimitError{Limit: "PickleKeepBytes", Value: int64(s.opt.Limits.PickleKeepBytes),
+				Detail: "only the start of the nested payload was analysed"})
+		}
+		s.blob(blob{loc: loc, ra: bytes.NewReader(e.Data), size: int64(len(e.Data)), depth: b.depth,
+			nested: b.nested + 1, via: fmt.Sprintf("%s at offset %d", e.Loader, e.Offset)})
+	}
+	if kind == "pickle" && len(res.Imports) > 0 && isJoblib(res) {
+		kind = "joblib"
+	}
+	return kind
+}
+
+func isJoblib(res *pickle.Result) bool {
+	for _, imp := range res.Imports {
+		if strings.HasSuffix(imp.Module, "joblib.numpy_pickle") {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *session) npy(b blob) string {
+	r := b.reader()
+	br := bufio.NewReaderSize(r, 64<<10)
+	h, err := npy.ParseHeader(br)
+	if err != nil {
+		s.fail(b.loc, fmt.Errorf("npy header: %w", err))
+		return "npy"
+	}
+	if !h.HasObject() {
+		return "npy"
+	}
+	// np.save pickles object arrays right after the header.
+	s.pickleStream(b, br, int64(h.DataOffset))
+	return "npy-object"
+}
+
+// pickleStream analyses a pickle that starts at offset base of b and is
+// read from r.
+func (s *session) pickleStream(b blob, r io.Reader, base int64) {
+	res := pickle.Interpret(r, pickle.FromLimits(s.opt.Limits))
+	shift(res, base)
+	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindPickle, Pickle: res, Nested: b.via})
+	for _, e := range res.Embedded {
+		loc := b.loc.Child(fmt.Sprintf("%s@%d", e.Loader, e.Offset))
+		if b.nested >= s.opt.Limits.PickleMaxNested {
+			s.fail(loc, &safeio.LimitError{Limit: "PickleMaxNested", Value: int64(s.opt.Limits.PickleMaxNested)})
+			continue
+		}
+		s.blob(blob{loc: loc, ra: bytes.NewReader(e.Data), size: int64(len(e.Data)), depth: b.depth,
+			nested: b.nested + 1, via: fmt.Sprintf("%s at offset %d", e.Loader, e.Offset)})
+	}
+}
+
+// shift moves the offsets of res by base, for pickles embedded in a file.
+func shift(res *pickle.Result, base int64) {
+	for i := range res.Imports {
+		res.Imports[i].Offset += base
+	}
+	for i := range res.Calls {
+		res.Calls[i].Offset += base
+	}
+	for i := range res.Embedded {
+		res.Embedded[i].Offset += base
+	}
+	for i := range res.Anomalies {
+		res.Anomalies[i].Offset += base
+	}
+	if res.Err != nil {
+		res.Err.Offset += base
+	}
+}
+
+// budget counts the uncompressed bytes read from r against the file's
+// MaxTotalBytes.
+func (s *session) budget(r io.Reader) io.Reader { return &budgetReader{r: r, s: s} }
+
+type budgetReader struct {
+	r io.Reader
+	s *session
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.s.total <= 0 {
+		return 0, &safeio.LimitError{Limit: "MaxTotalBytes", Value: b.s.opt.Limits.MaxTotalBytes}
+	}
+	if int64(len(p)) > b.s.total {
+		p = p[:b.s.total]
+	}
+	n, err := b.r.Read(p)
+	b.s.total -= int64(n)
+	return n, err
+}
+
+func newFinding(r finding.Rule, loc finding.Location, msg string) finding.Finding {
+	return finding.New(r, r.Severity, loc, msg, nil)
+}
+
+func incompleteAt(loc finding.Location, reason string) finding.Incomplete {
+	return finding.Incomplete{Path: loc.Path, Member: loc.Member, Reason: reason}
+}

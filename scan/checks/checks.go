@@ -1,0 +1,50 @@
+// Package checks turns parsed artifacts into findings. Each checker
+// declares the rules it can emit, so `aigis rules` and SARIF can list them
+// without scanning; the checkers are listed in list.go.
+package checks
+
+import (
+	"github.com/aigis-sec/aigis/finding"
+	"github.com/aigis-sec/aigis/format/pickle"
+)
+
+// Artifact is one parsed thing the engine hands to the checkers: a pickle
+// stream, an archive, a model header. Only the field that matches Kind is set.
+type Artifact struct {
+	Loc  finding.Location
+	Kind string // see the Kind* constants
+
+	Pickle *pickle.Result
+	// TrailingExpected is set when data after the last pickle is normal
+	// (legacy PyTorch files store tensor bytes there).
+	TrailingExpected bool
+	// Nested is a description of how this pickle was reached inside another
+	// ("pickle.loads at offset 79"), empty for top-level pickles.
+	Nested string
+
+	// Anomalies of a container (zip, tar) that the container parser found.
+	Anomalies []ContainerAnomaly
+}
+
+// ContainerAnomaly is a structural problem of an archive, already described
+// by its parser.
+type ContainerAnomaly struct {
+	Member string
+	Kind   string
+	Detail string
+	Offset int64
+}
+
+// Artifact kinds.
+const (
+	KindPickle    = "pickle"
+	KindContainer = "container"
+)
+
+// Checker turns artifacts of the kinds it accepts into findings.
+type Checker interface {
+	Name() string
+	Rules() []finding.Rule
+	Accepts(kind string) bool
+	Check(a *Artifact) []finding.Finding
+}
