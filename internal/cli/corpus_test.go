@@ -70,7 +70,7 @@ func TestCorpusInOneInvocation(t *testing.T) {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	var rep struct {
-		Targets  []struct{ Path string } `json:"targets"`
+		Targets  []struct{ Path string }           `json:"targets"`
 		Findings []struct{ Path, Severity string } `json:"findings"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
