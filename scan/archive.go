@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/bodgit/sevenzip"
@@ -77,11 +78,21 @@ func (s *session) zip(b blob) string {
 		art.Anomalies = append(art.Anomalies, checks.ContainerAnomaly{Kind: "zip-" + an.Kind, Detail: an.Detail})
 	}
 	kind := zipKind(a)
-	for _, e := range a.Entries {
+	// Pickles first, so the storages they reference are known: those
+	// members are raw tensor bytes that no loader unpickles.
+	entries := append([]*zipx.Entry(nil), a.Entries...)
+	sort.SliceStable(entries, func(i, j int) bool {
+		return strings.HasSuffix(entries[i].Name, ".pkl") && !strings.HasSuffix(entries[j].Name, ".pkl")
+	})
+	storages := map[string]bool{}
+	for _, e := range entries {
 		if strings.HasSuffix(e.Name, "/") && e.UncompressedSize == 0 {
 			continue
 		}
-		memberKind, dataAnoms := s.zipMember(b, a, e, ra, size)
+		if dir := path.Base(path.Dir(e.Name)); (dir == "data" || dir == "constants") && storages[path.Base(e.Name)] {
+			continue
+		}
+		memberKind, dataAnoms := s.zipMember(b, a, e, ra, size, func(key string) { storages[key] = true })
 		enc := encrypted(e)
 		for _, an := range append(append([]zipx.Anomaly(nil), e.Anomalies...), dataAnoms...) {
 			if an.Kind == zipx.AnomalyFlags && enc && memberKind == "" {
@@ -111,7 +122,7 @@ func (s *session) zip(b blob) string {
 
 // zipMember analyses one member. It returns the member's kind ("" when its
 // bytes are not recognised) and the anomalies found while reading its data.
-func (s *session) zipMember(b blob, a *zipx.Archive, e *zipx.Entry, ra io.ReaderAt, size int64) (string, []zipx.Anomaly) {
+func (s *session) zipMember(b blob, a *zipx.Archive, e *zipx.Entry, ra io.ReaderAt, size int64, storage func(string)) (string, []zipx.Anomaly) {
 	loc := b.loc.Child(e.Name)
 	zr, err := a.Open(e)
 	if err != nil {
@@ -126,7 +137,7 @@ func (s *session) zipMember(b blob, a *zipx.Archive, e *zipx.Entry, ra io.Reader
 	r = safeio.RatioReader(r, int64(e.CompressedSize), s.opt.Limits.MaxRatio)
 	r = safeio.LimitReader(r, s.opt.Limits.MaxMemberBytes, "MaxMemberBytes")
 	r = s.budget(r)
-	child := blob{loc: loc, r: r, size: int64(e.UncompressedSize), depth: b.depth + 1, nested: b.nested, name: e.Name}
+	child := blob{loc: loc, r: r, size: int64(e.UncompressedSize), depth: b.depth + 1, nested: b.nested, name: e.Name, storage: storage}
 	if e.Method == zipx.Store && e.DataOffset >= 0 && !encrypted(e) {
 		n := int64(e.CompressedSize)
 		if e.DataOffset+n > size {

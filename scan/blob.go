@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/aigis-sec/aigis/finding"
+	"github.com/aigis-sec/aigis/format/compress"
 	"github.com/aigis-sec/aigis/format/npy"
 	"github.com/aigis-sec/aigis/format/pickle"
 	"github.com/aigis-sec/aigis/internal/safeio"
@@ -39,6 +40,10 @@ type blob struct {
 	nested int   // pickles above this blob (pickle.loads of bytes)
 	name   string
 	via    string // for nested pickles: the loader that receives them
+	// storage receives the storage keys a pickle hands to PyTorch's
+	// persistent_load, so the zip reader knows which members are raw
+	// tensor bytes.
+	storage func(key string)
 }
 
 const sniffLen = 4096
@@ -123,6 +128,9 @@ func (s *session) blob(b blob) string {
 	case pickle.Sniff(head):
 		return s.pickle(b, head)
 	}
+	if kind, ok := compress.Sniff(head); ok {
+		return s.decompress(b, kind)
+	}
 	return "unknown"
 }
 
@@ -178,6 +186,17 @@ func (s *session) pickle(b blob, head []byte) string {
 		s.incomplete = append(s.incomplete, finding.Incomplete{Path: b.loc.Path, Member: b.loc.Member, Reason: res.Err.Limit.Error()})
 	}
 	s.emit(a)
+	if b.storage != nil {
+		for _, id := range res.PersistentIDs {
+			if t, ok := id.(pickle.Tuple); ok && len(t) >= 3 {
+				if tag, ok := t[0].(pickle.Str); ok && tag.S == "storage" {
+					if key, ok := t[2].(pickle.Str); ok {
+						b.storage(key.S)
+					}
+				}
+			}
+		}
+	}
 	for _, e := range res.Embedded {
 		name := fmt.Sprintf("%s@%d", e.Loader, e.Offset)
 		if len(e.Decoding) > 0 {
@@ -260,6 +279,27 @@ func shift(res *pickle.Result, base int64) {
 	if res.Err != nil {
 		res.Err.Offset += base
 	}
+}
+
+func (s *session) decompress(b blob, kind compress.Kind) string {
+	size := b.size
+	rc, err := compress.NewReader(kind, b.reader(), size, s.opt.Limits)
+	if err != nil {
+		s.fail(b.loc, fmt.Errorf("%s: %w", kind, err))
+		return string(kind)
+	}
+	defer rc.Close()
+	child := blob{loc: b.loc.Child(string(kind)), r: s.budget(rc), size: -1, depth: b.depth + 1, nested: b.nested, via: b.via}
+	inner := s.blob(child)
+	// Read to the end so a limit or a corrupt stream is noticed even when
+	// the content stopped early (a pickle ends at STOP).
+	if _, err := io.Copy(io.Discard, child.r); err != nil {
+		s.fail(child.loc, fmt.Errorf("%s: %w", kind, err))
+	}
+	if inner == "unknown" {
+		return string(kind)
+	}
+	return inner + "+" + string(kind)
 }
 
 // budget counts the uncompressed bytes read from r against the file's

@@ -92,6 +92,17 @@ func (m *machine) call(off int64, op string, callee, args Value, via string) Val
 			fmt.Sprintf("calls the object returned by %s", Summary(f)))
 		m.record(off, op, g.Index, g.Name, args, via)
 		return c
+	case PersID:
+		// Legacy torch.save stores a whole module's class as the persistent
+		// id ("module", cls, source_file, source); torch's persistent_load
+		// returns cls. Any other persistent id is the loader's business.
+		if t, ok := f.ID.(Tuple); ok && len(t) >= 2 {
+			if s, ok := t[0].(Str); ok && s.S == "module" {
+				if g, ok := t[1].(Global); ok {
+					return m.call(off, op, g, args, "torch persistent_load")
+				}
+			}
+		}
 	case attr:
 		g := m.unresolved(off, op, "", "<"+Summary(f.obj)+">."+f.name,
 			fmt.Sprintf("calls method %q of an object made at load time (%s)", f.name, Summary(f.obj)))
@@ -410,7 +421,10 @@ func (m *machine) build(off int64, obj, state Value) error {
 	if g, ok := c.Callee.(Global); ok {
 		m.record(off, "BUILD", g.Index, qualifiedRaw(g)+".__setstate__", Tuple{state}, "")
 		if isJoblibWrapper(g) {
-			return m.joblibArray(off, state)
+			start := m.in.off
+			err := m.joblibArray(off, state)
+			m.skipped = m.in.off - start
+			return err
 		}
 	}
 	return nil

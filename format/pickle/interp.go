@@ -175,7 +175,10 @@ type Result struct {
 	Calls     []CallRecord
 	Embedded  []Embedded
 	Anomalies []Anomaly
-	Ops       int64
+	// PersistentIDs are the ids handed to the loader's persistent_load
+	// (PyTorch: ("storage", type, key, location, numel)), up to 1<<20.
+	PersistentIDs []Value
+	Ops           int64
 	// Err is set when a stream broke (a real load raises there) or a limit
 	// was hit. Everything before it is in the other fields.
 	Err *Error

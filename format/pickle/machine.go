@@ -139,6 +139,7 @@ type machine struct {
 
 	streamImports int
 	streamOps     int
+	skipped       int64 // bytes consumed outside the pickle by the last opcode
 }
 
 // stopErr ends interpretation of a stream.
@@ -312,7 +313,11 @@ func (m *machine) stream() (Stream, *Error) {
 			return st, m.toErr(off, op, err)
 		}
 		if m.frameEnd >= 0 && op != opFrame {
-			if off < m.frameEnd && m.in.off > m.frameEnd {
+			// Bytes that joblib writes outside the pickle (array data) do
+			// not belong to the opcode.
+			end := m.in.off - m.skipped
+			m.skipped = 0
+			if off < m.frameEnd && end > m.frameEnd {
 				m.anomaly(off, AnomalyFrame, fmt.Sprintf("%s straddles the end of a frame at offset %d; pickle.py and _pickle disagree on such input", OpName(op), m.frameEnd))
 			}
 			if m.in.off >= m.frameEnd {
@@ -766,11 +771,18 @@ func (m *machine) step(off int64, op byte) error {
 		if err != nil {
 			return err
 		}
-		return m.push(PersID{ID: Str{S: string(line), Len: n}})
+		id := Str{S: string(line), Len: n}
+		if len(m.res.PersistentIDs) < 1<<20 {
+			m.res.PersistentIDs = append(m.res.PersistentIDs, id)
+		}
+		return m.push(PersID{ID: id})
 	case opBinpersid:
 		v, err := m.pop()
 		if err != nil {
 			return err
+		}
+		if len(m.res.PersistentIDs) < 1<<20 {
+			m.res.PersistentIDs = append(m.res.PersistentIDs, v)
 		}
 		return m.push(PersID{ID: v})
 	case opNextBuffer:

@@ -141,12 +141,11 @@ func Sniff(header []byte) bool {
 		if header[1] < 2 {
 			return tokenizes(header, 3)
 		}
+		// Joblib writes raw array bytes inside the stream, so only the
+		// opcodes before the first non-opcode count. Random bytes that begin
+		// 0x80 0x02 rarely parse for long, or look up a name.
 		n, stop, names, bad := tokens(header)
-		if bad {
-			return false
-		}
-		// Random bytes that begin 0x80 0x02 rarely parse for long.
-		return stop || names || n >= 8 || (n >= 2 && len(header) < 64)
+		return stop || names || n >= 8 || (!bad && n >= 2 && len(header) < 64)
 	}
 	if len(header) == 0 || opArgs[header[0]] == nil {
 		return false

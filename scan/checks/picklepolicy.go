@@ -235,57 +235,73 @@ var denyList = []denyEntry{
 // load-time behaviour is to rebuild data. Exact names.
 var allowList = map[string]string{
 	// The standard library's own reconstructors and value types.
-	"copyreg._reconstructor":      "how protocol 0/1 rebuilds objects",
-	"copyreg.__newobj__":          "how protocol 2 rebuilds objects",
-	"copyreg.__newobj_ex__":       "how protocol 4 rebuilds objects",
-	"builtins.object":             "base object",
-	"builtins.set":                "container",
-	"builtins.frozenset":          "container",
-	"builtins.list":               "container",
-	"builtins.dict":               "container",
-	"builtins.tuple":              "container",
-	"builtins.bytearray":          "bytes",
-	"builtins.bytes":              "bytes",
-	"builtins.str":                "text",
-	"builtins.int":                "number",
-	"builtins.float":              "number",
-	"builtins.complex":            "number",
-	"builtins.bool":               "boolean",
-	"builtins.slice":              "slice",
-	"builtins.range":              "range",
-	"builtins.Ellipsis":           "constant",
-	"builtins.NotImplemented":     "constant",
-	"builtins.type":               "type(None) and friends in sklearn parameters",
-	"collections.OrderedDict":     "state dicts",
-	"collections.defaultdict":     "container",
-	"collections.deque":           "container",
-	"collections.Counter":         "container",
-	"collections.ChainMap":        "container",
-	"datetime.datetime":           "value",
-	"datetime.date":               "value",
-	"datetime.time":               "value",
-	"datetime.timedelta":          "value",
-	"datetime.timezone":           "value",
-	"decimal.Decimal":             "value",
-	"fractions.Fraction":          "value",
-	"uuid.UUID":                   "value",
-	"uuid.SafeUUID":               "value",
-	"re._compile":                 "compiled regular expressions",
-	"codecs.encode":               "how protocol 2 pickles bytes",
-	"functools.partial":           "the wrapped callable is judged on its own",
-	"array.array":                 "array",
-	"array._array_reconstructor":  "array",
-	"zoneinfo.ZoneInfo._unpickle": "time zone",
-	"pathlib.Path":                "path value (Lightning and fastai checkpoints)",
-	"pathlib.PosixPath":           "path value",
-	"pathlib.WindowsPath":         "path value",
-	"pathlib.PurePath":            "path value",
-	"pathlib.PurePosixPath":       "path value",
-	"pathlib.PureWindowsPath":     "path value",
-	"argparse.Namespace":          "training arguments in fairseq and Lightning checkpoints",
-	"types.SimpleNamespace":       "namespace value",
-	"enum.Enum":                   "enum",
-	"ipaddress.IPv4Address":       "value",
+	"copyreg._reconstructor":  "how protocol 0/1 rebuilds objects",
+	"copyreg.__newobj__":      "how protocol 2 rebuilds objects",
+	"copyreg.__newobj_ex__":   "how protocol 4 rebuilds objects",
+	"builtins.object":         "base object",
+	"builtins.set":            "container",
+	"builtins.frozenset":      "container",
+	"builtins.list":           "container",
+	"builtins.dict":           "container",
+	"builtins.tuple":          "container",
+	"builtins.bytearray":      "bytes",
+	"builtins.bytes":          "bytes",
+	"builtins.str":            "text",
+	"builtins.int":            "number",
+	"builtins.float":          "number",
+	"builtins.complex":        "number",
+	"builtins.bool":           "boolean",
+	"builtins.slice":          "slice",
+	"builtins.range":          "range",
+	"builtins.Ellipsis":       "constant",
+	"builtins.NotImplemented": "constant",
+	"builtins.type":           "type(None) and friends in sklearn parameters",
+	"builtins.xrange":         "Python 2 range",
+	"builtins.unicode":        "Python 2 str",
+	"builtins.long":           "Python 2 int",
+	"builtins.basestring":     "Python 2 str",
+	"pytz._UTC":               "time zone of pandas timestamps",
+	"pytz._p":                 "time zone of pandas timestamps",
+	"dateutil.tz.tz.tzutc":    "time zone",
+	"dateutil.tz.tz.tzoffset": "time zone",
+	"dateutil.tz.tz.tzlocal":  "time zone",
+	// TorchScript's own pickles (debug info, constants) use these builders.
+	"torch.jit._pickle.build_intlist":        "TorchScript list",
+	"torch.jit._pickle.build_tensorlist":     "TorchScript list",
+	"torch.jit._pickle.build_doublelist":     "TorchScript list",
+	"torch.jit._pickle.build_boollist":       "TorchScript list",
+	"torch.jit._pickle.build_tensor_from_id": "TorchScript tensor",
+	"torch.jit._pickle.restore_type_tag":     "TorchScript type tag",
+	"collections.OrderedDict":                "state dicts",
+	"collections.defaultdict":                "container",
+	"collections.deque":                      "container",
+	"collections.Counter":                    "container",
+	"collections.ChainMap":                   "container",
+	"datetime.datetime":                      "value",
+	"datetime.date":                          "value",
+	"datetime.time":                          "value",
+	"datetime.timedelta":                     "value",
+	"datetime.timezone":                      "value",
+	"decimal.Decimal":                        "value",
+	"fractions.Fraction":                     "value",
+	"uuid.UUID":                              "value",
+	"uuid.SafeUUID":                          "value",
+	"re._compile":                            "compiled regular expressions",
+	"codecs.encode":                          "how protocol 2 pickles bytes",
+	"functools.partial":                      "the wrapped callable is judged on its own",
+	"array.array":                            "array",
+	"array._array_reconstructor":             "array",
+	"zoneinfo.ZoneInfo._unpickle":            "time zone",
+	"pathlib.Path":                           "path value (Lightning and fastai checkpoints)",
+	"pathlib.PosixPath":                      "path value",
+	"pathlib.WindowsPath":                    "path value",
+	"pathlib.PurePath":                       "path value",
+	"pathlib.PurePosixPath":                  "path value",
+	"pathlib.PureWindowsPath":                "path value",
+	"argparse.Namespace":                     "training arguments in fairseq and Lightning checkpoints",
+	"types.SimpleNamespace":                  "namespace value",
+	"enum.Enum":                              "enum",
+	"ipaddress.IPv4Address":                  "value",
 
 	// PyTorch tensor and storage rebuilds.
 	"torch._utils._rebuild_tensor":                   "tensor",
@@ -522,10 +538,12 @@ func catRule(c category) finding.Rule {
 // and every suffix starting at a later component, since find_class walks
 // attributes and a module's attribute may be another module
 // (pathlib.os.system is os.system).
-func candidates(q string) []string {
+//
+// Only the name is walked: the module part is imported by its full path.
+func candidates(q, name string) []string {
 	out := []string{q}
-	parts := strings.Split(q, ".")
-	for i := 1; i < len(parts)-1; i++ {
+	parts := strings.Split(name, ".")
+	for i := 0; i < len(parts)-1; i++ {
 		out = append(out, normalize(strings.Join(parts[i:], ".")))
 	}
 	return out
@@ -538,7 +556,7 @@ func Judge(module, name string) Verdict {
 		q = normalize(name)
 	}
 	var worst *Verdict
-	for _, c := range candidates(q) {
+	for _, c := range candidates(q, name) {
 		if e, ok := denyMatch(c); ok {
 			v := Verdict{Severity: catSeverity(e.cat), Rule: catRule(e.cat), Why: e.why, Canonical: c}
 			if worst == nil || v.Severity > worst.Severity {
@@ -551,6 +569,12 @@ func Judge(module, name string) Verdict {
 	}
 	if why, ok := allowList[q]; ok {
 		return Verdict{Severity: finding.Info, Allowed: true, Why: why, Canonical: q}
+	}
+	if torchScriptClass(q) {
+		return Verdict{Severity: finding.Info, Allowed: true, Why: "TorchScript class compiled from the archive's code/ folder", Canonical: q}
+	}
+	if scipySparse(q) {
+		return Verdict{Severity: finding.Info, Allowed: true, Why: "SciPy sparse matrix", Canonical: q}
 	}
 	if inClassNamespace(q) {
 		return Verdict{Severity: finding.Info, Allowed: true, Why: "class of an ML library", Canonical: q}
@@ -578,6 +602,25 @@ func inClassNamespace(q string) bool {
 	}
 	for _, ns := range classNamespaces {
 		if mod == ns || strings.HasPrefix(mod, ns+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// torchScriptClass: torch.jit.load resolves __torch__.* names to classes
+// compiled from the archive's own code/ folder, not to Python imports.
+func torchScriptClass(q string) bool { return strings.HasPrefix(q, "__torch__.") }
+
+// scipySparse: SciPy's sparse classes have lower-case names.
+func scipySparse(q string) bool {
+	i := strings.LastIndexByte(q, '.')
+	if i < 0 || !strings.HasPrefix(q, "scipy.sparse.") {
+		return false
+	}
+	name := q[i+1:]
+	for _, f := range []string{"csr", "csc", "coo", "bsr", "dia", "dok", "lil"} {
+		if name == f+"_matrix" || name == f+"_array" {
 			return true
 		}
 	}
