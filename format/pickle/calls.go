@@ -494,7 +494,7 @@ func (m *machine) inlinePickle(off int64) error {
 		return m.fail(off, opBuild, "joblib object arrays nested too deep")
 	}
 	saved := *m
-	m.stack, m.marks, m.memo = nil, nil, nil
+	m.stack, m.marks, m.memo = nil, nil, memo{}
 	m.depth++
 	_, err := m.stream()
 	stack, marks, memo := saved.stack, saved.marks, saved.memo

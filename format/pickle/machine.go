@@ -123,6 +123,14 @@ const (
 	maxIntDigits = 4300
 )
 
+// smallInts are the boxed values of BININT1, allocated once.
+var smallInts = func() (t [256]Value) {
+	for i := range t {
+		t[i] = Int{V: int64(i)}
+	}
+	return t
+}()
+
 type machine struct {
 	in  *input
 	opt Options
@@ -130,7 +138,7 @@ type machine struct {
 
 	stack []Value
 	marks []int
-	memo  map[int64]Value
+	memo  memo
 
 	proto    int
 	retained int64 // bytes of str/bytes kept so far
@@ -241,6 +249,19 @@ func (m *machine) top() (Value, error) {
 	return m.stack[len(m.stack)-1], nil
 }
 
+// popMarkView pops the items above the last mark, and the mark, returning
+// them as a view of the stack that is valid until the next push.
+func (m *machine) popMarkView() ([]Value, error) {
+	if len(m.marks) == 0 {
+		return nil, errors.New("could not find MARK")
+	}
+	f := m.marks[len(m.marks)-1]
+	m.marks = m.marks[:len(m.marks)-1]
+	items := m.stack[f:len(m.stack):len(m.stack)]
+	m.stack = m.stack[:f]
+	return items, nil
+}
+
 // popMark pops the items above the last mark, and the mark.
 func (m *machine) popMark() ([]Value, error) {
 	if len(m.marks) == 0 {
@@ -256,10 +277,10 @@ func (m *machine) popMark() ([]Value, error) {
 }
 
 func (m *machine) memoPut(idx int64, v Value) error {
-	if _, ok := m.memo[idx]; !ok && len(m.memo) >= m.opt.MaxMemo {
+	if m.memo.n >= m.opt.MaxMemo && !m.memo.has(idx) {
 		return &safeio.LimitError{Limit: "PickleMaxMemo", Value: int64(m.opt.MaxMemo)}
 	}
-	m.memo[idx] = v
+	m.memo.put(idx, v)
 	return nil
 }
 
@@ -280,7 +301,7 @@ func (m *machine) stream() (Stream, *Error) {
 	st := Stream{Offset: m.in.off}
 	m.stack = m.stack[:0]
 	m.marks = m.marks[:0]
-	m.memo = map[int64]Value{}
+	m.memo.reset()
 	m.proto = 0
 	m.frameEnd = -1
 	m.streamImports = 0
@@ -402,7 +423,7 @@ func (m *machine) step(off int64, op byte) error {
 		if err != nil {
 			return err
 		}
-		return m.push(Int{V: int64(b)})
+		return m.push(smallInts[b])
 	case opBinint2:
 		if err := m.in.read(buf[:2]); err != nil {
 			return err
@@ -560,7 +581,7 @@ func (m *machine) step(off int64, op byte) error {
 		}
 		return nil
 	case opAppends:
-		items, err := m.popMark()
+		items, err := m.popMarkView()
 		if err != nil {
 			return err
 		}
@@ -603,7 +624,7 @@ func (m *machine) step(off int64, op byte) error {
 		}
 		return nil
 	case opSetitems:
-		items, err := m.popMark()
+		items, err := m.popMarkView()
 		if err != nil {
 			return err
 		}
@@ -621,7 +642,7 @@ func (m *machine) step(off int64, op byte) error {
 	case opEmptySet:
 		return m.push(&Set{})
 	case opAdditems:
-		items, err := m.popMark()
+		items, err := m.popMarkView()
 		if err != nil {
 			return err
 		}
@@ -668,7 +689,7 @@ func (m *machine) step(off int64, op byte) error {
 			}
 			idx = int64(binary.LittleEndian.Uint32(buf[:4]))
 		}
-		v, ok := m.memo[idx]
+		v, ok := m.memo.get(idx)
 		if !ok {
 			return m.fail(off, op, "memo value not found at index %d", idx)
 		}
@@ -713,7 +734,7 @@ func (m *machine) step(off int64, op byte) error {
 		}
 		// _pickle memoizes at the number of entries already in the memo,
 		// whatever indexes PUT used before.
-		return m.memoPut(int64(len(m.memo)), v)
+		return m.memoPut(int64(m.memo.n), v)
 
 	// Names
 	case opGlobal:
@@ -896,6 +917,17 @@ func (m *machine) readNames(off int64, op byte) (string, string, error) {
 
 func (m *machine) pushData(op byte, n int64) error {
 	off := m.in.off
+	isStr := op != opBinbytes && op != opShortBinbytes && op != opBinbytes8 && op != opBytearray8
+	if isStr && n <= 4096 {
+		// Short strings, the bulk of opcode-dense pickles: one allocation.
+		if p, err := m.in.br.Peek(int(n)); err == nil {
+			str := string(p)
+			m.in.br.Discard(int(n))
+			m.in.off += n
+			m.retained += n
+			return m.push(Str{S: str, Len: n})
+		}
+	}
 	b, err := m.in.readKeep(n, m.keep(n))
 	if err != nil {
 		return err
