@@ -180,6 +180,9 @@ func (m *machine) run() {
 		if len(head) == 0 {
 			return
 		}
+		if n > 0 && onlySpace(m.in.peek(4096)) && len(m.in.peek(4097)) <= 4096 {
+			return // a trailing newline, as text editors leave
+		}
 		if n > 0 && !plausibleStart(m.in.peek(4096)) {
 			m.res.Anomalies = append(m.res.Anomalies, Anomaly{Offset: m.in.off, Kind: AnomalyTrailingData,
 				Detail: "bytes after the last pickle are not a pickle; a loader that stops at STOP ignores them"})
@@ -761,7 +764,7 @@ func (m *machine) step(off int64, op byte) error {
 			return m.fail(off, op, "STACK_GLOBAL requires str")
 		}
 		return m.push(m.unresolved(off, "STACK_GLOBAL", Summary(mod), Summary(name),
-			fmt.Sprintf("module %s and name %s are computed at load time", Summary(mod), Summary(name))))
+			fmt.Sprintf("STACK_GLOBAL gets module %s and name %s, computed at load time", Summary(mod), Summary(name))))
 	case opExt1, opExt2, opExt4:
 		var code int64
 		switch op {
@@ -1130,4 +1133,13 @@ func rawUnicodeEscape(b []byte) string {
 		sb.WriteRune(rune(c))
 	}
 	return sb.String()
+}
+
+func onlySpace(b []byte) bool {
+	for _, c := range b {
+		if c != '\n' && c != '\r' && c != ' ' && c != '\t' {
+			return false
+		}
+	}
+	return true
 }

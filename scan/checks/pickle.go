@@ -74,7 +74,7 @@ func (PickleChecker) Check(a *Artifact) []finding.Finding {
 		var msg string
 		switch {
 		case !imp.Resolved:
-			msg = fmt.Sprintf("%sa real load %s", prefix, imp.Why)
+			msg = fmt.Sprintf("%sthe callable cannot be resolved statically: %s", prefix, imp.Why)
 			if called && call.Args != "" {
 				msg += fmt.Sprintf(", with arguments (%s)", call.Args)
 				ev["args"] = call.Args

@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// The CLI is tested as a user meets it: testscript files under
+// testdata/script run `aigis` commands and check their output and exit
+// codes. $MODELS is the repository's fixture folder.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"aigis": func() { os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr)) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	models, err := filepath.Abs(filepath.Join("..", "..", "testdata", "models"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("testdata", "script"),
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("MODELS", models)
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+	})
+}
