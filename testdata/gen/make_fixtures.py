@@ -1272,10 +1272,12 @@ def gen_malicious_vm():
         body += MARK + binget(i - 1) * 10 + b"l" + MEMOIZE  # memo i
         if i < 30:
             body += POP
-    bad(d + "memo_expansion_dos.pkl", pk(bytes(body), 4),
-        "30 levels x 10 shared refs (10^30 leaves if expanded); no callable, loads instantly in "
-        "CPython; scanner must stay bounded and may report an expansion anomaly",
-        "expansion/DoS anomaly (no callable); must terminate quickly", "B27")
+    # Loading it runs nothing and CPython loads it instantly (the references
+    # are shared), so it is not an attack on the loader: it is kept with the
+    # benign files, where the scan must stay bounded and quiet.
+    benign("benign/pickle/memo_expansion_shared_refs.pkl", pk(bytes(body), 4),
+           "30 levels x 10 shared refs (10^30 leaves if expanded); no callable, loads instantly in "
+           "CPython; a scanner that expands references never terminates (B27)", "B27")
 
 
 def legacy_torch_parts(path):
