@@ -12,6 +12,7 @@ import (
 
 	"github.com/bodgit/sevenzip"
 
+	"github.com/aigis-sec/aigis/format/pickle"
 	"github.com/aigis-sec/aigis/format/zipx"
 	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/aigis-sec/aigis/scan/checks"
@@ -84,15 +85,39 @@ func (s *session) zip(b blob) string {
 	sort.SliceStable(entries, func(i, j int) bool {
 		return strings.HasSuffix(entries[i].Name, ".pkl") && !strings.HasSuffix(entries[j].Name, ".pkl")
 	})
-	storages := map[string]bool{}
+	byName := map[string]*zipx.Entry{}
+	for _, e := range entries {
+		byName[e.Name] = e
+	}
+	storages := map[string]bool{} // member names of storages named by a pickle
+	var tensors []*checks.Artifact
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name, "/") && e.UncompressedSize == 0 {
 			continue
 		}
-		if dir := path.Base(path.Dir(e.Name)); (dir == "data" || dir == "constants") && storages[path.Base(e.Name)] {
+		if storages[e.Name] {
 			continue
 		}
-		memberKind, dataAnoms := s.zipMember(b, a, e, ra, size, func(key string) { storages[key] = true })
+		parsed := func(res *pickle.Result) {
+			// PyTorch reads the storages of <dir>/data.pkl from <dir>/data/
+			// and those of constants.pkl (TorchScript) from <dir>/constants/.
+			folder := strings.TrimSuffix(e.Name, ".pkl")
+			refs := checks.StorageRefs(res)
+			if len(refs) == 0 {
+				return
+			}
+			art := &checks.Artifact{Loc: b.loc.Child(e.Name), Kind: checks.KindTensors, Pickle: res,
+				Storages: map[string]checks.StorageBlob{}}
+			for _, ref := range refs {
+				name := path.Join(folder, ref.Key)
+				storages[name] = true
+				if se, ok := byName[name]; ok {
+					art.Storages[ref.Key] = checks.StorageBlob{Size: int64(se.UncompressedSize), Read: s.storageReader(a, se)}
+				}
+			}
+			tensors = append(tensors, art)
+		}
+		memberKind, dataAnoms := s.zipMember(b, a, e, ra, size, parsed)
 		enc := encrypted(e)
 		for _, an := range append(append([]zipx.Anomaly(nil), e.Anomalies...), dataAnoms...) {
 			if an.Kind == zipx.AnomalyFlags && enc && memberKind == "" {
@@ -116,13 +141,29 @@ func (s *session) zip(b blob) string {
 				Detail: fmt.Sprintf("flagged as encrypted but stored in plaintext (%s): Python's zipfile refuses it, PyTorch loads it (CVE-2025-1945)", memberKind), Offset: e.HeaderOffset})
 		}
 	}
+	for _, t := range tensors {
+		s.emit(t)
+	}
 	s.emit(art)
 	return kind
 }
 
+// storageReader reads up to max bytes of a storage member, for the checks
+// of sparse tensor indices.
+func (s *session) storageReader(a *zipx.Archive, e *zipx.Entry) func(max int64) ([]byte, error) {
+	return func(max int64) ([]byte, error) {
+		r, err := a.Open(e)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		return io.ReadAll(io.LimitReader(r, max))
+	}
+}
+
 // zipMember analyses one member. It returns the member's kind ("" when its
 // bytes are not recognised) and the anomalies found while reading its data.
-func (s *session) zipMember(b blob, a *zipx.Archive, e *zipx.Entry, ra io.ReaderAt, size int64, storage func(string)) (string, []zipx.Anomaly) {
+func (s *session) zipMember(b blob, a *zipx.Archive, e *zipx.Entry, ra io.ReaderAt, size int64, parsed func(*pickle.Result)) (string, []zipx.Anomaly) {
 	loc := b.loc.Child(e.Name)
 	zr, err := a.Open(e)
 	if err != nil {
@@ -137,7 +178,7 @@ func (s *session) zipMember(b blob, a *zipx.Archive, e *zipx.Entry, ra io.Reader
 	r = safeio.RatioReader(r, int64(e.CompressedSize), s.opt.Limits.MaxRatio)
 	r = safeio.LimitReader(r, s.opt.Limits.MaxMemberBytes, "MaxMemberBytes")
 	r = s.budget(r)
-	child := blob{loc: loc, r: r, size: int64(e.UncompressedSize), depth: b.depth + 1, nested: b.nested, name: e.Name, storage: storage}
+	child := blob{loc: loc, r: r, size: int64(e.UncompressedSize), depth: b.depth + 1, nested: b.nested, name: e.Name, parsed: parsed}
 	if e.Method == zipx.Store && e.DataOffset >= 0 && !encrypted(e) {
 		n := int64(e.CompressedSize)
 		if e.DataOffset+n > size {

@@ -40,10 +40,10 @@ type blob struct {
 	nested int   // pickles above this blob (pickle.loads of bytes)
 	name   string
 	via    string // for nested pickles: the loader that receives them
-	// storage receives the storage keys a pickle hands to PyTorch's
-	// persistent_load, so the zip reader knows which members are raw
-	// tensor bytes.
-	storage func(key string)
+	// parsed receives the result of a pickle read from this blob, so the
+	// zip reader knows which members are raw tensor bytes (the storages
+	// the pickle names) and can check them against the tensors.
+	parsed func(*pickle.Result)
 }
 
 const sniffLen = 4096
@@ -186,16 +186,8 @@ func (s *session) pickle(b blob, head []byte) string {
 		s.incomplete = append(s.incomplete, finding.Incomplete{Path: b.loc.Path, Member: b.loc.Member, Reason: res.Err.Limit.Error()})
 	}
 	s.emit(a)
-	if b.storage != nil {
-		for _, id := range res.PersistentIDs {
-			if t, ok := id.(pickle.Tuple); ok && len(t) >= 3 {
-				if tag, ok := t[0].(pickle.Str); ok && tag.S == "storage" {
-					if key, ok := t[2].(pickle.Str); ok {
-						b.storage(key.S)
-					}
-				}
-			}
-		}
+	if b.parsed != nil {
+		b.parsed(res)
 	}
 	for _, e := range res.Embedded {
 		name := fmt.Sprintf("%s@%d", e.Loader, e.Offset)

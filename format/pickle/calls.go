@@ -123,7 +123,7 @@ func qualifiedRaw(g Global) string {
 }
 
 func (m *machine) record(off int64, op string, idx int, callee string, args Value, via string) {
-	m.res.Calls = append(m.res.Calls, CallRecord{Offset: off, Op: op, Import: idx, Callee: callee, Args: ArgsSummary(args), Via: via})
+	m.res.Calls = append(m.res.Calls, CallRecord{Offset: off, Op: op, Import: idx, Callee: callee, Args: ArgsSummary(args), Via: via, ArgValues: args})
 }
 
 // attr is an attribute of an object made at load time.

@@ -108,6 +108,9 @@ type CallRecord struct {
 	Args   string `json:"args"`
 	// Via names the wrapper the call goes through (functools.partial…).
 	Via string `json:"via,omitempty"`
+	// ArgValues are the arguments as the interpreter holds them, for
+	// checks that need their structure (tensor shapes and strides).
+	ArgValues Value `json:"-"`
 }
 
 // Embedded is a byte string that a real load hands to a deserialiser.

@@ -24,6 +24,16 @@ type Artifact struct {
 
 	// Anomalies of a container (zip, tar) that the container parser found.
 	Anomalies []ContainerAnomaly
+
+	// Storages are the members that hold the tensor bytes a PyTorch pickle
+	// refers to, by storage key (KindTensors).
+	Storages map[string]StorageBlob
+}
+
+// StorageBlob is one storage member of a PyTorch archive.
+type StorageBlob struct {
+	Size int64
+	Read func(max int64) ([]byte, error)
 }
 
 // ContainerAnomaly is a structural problem of an archive, already described
@@ -39,6 +49,7 @@ type ContainerAnomaly struct {
 const (
 	KindPickle    = "pickle"
 	KindContainer = "container"
+	KindTensors   = "tensors" // a PyTorch pickle with the storages it names
 )
 
 // Checker turns artifacts of the kinds it accepts into findings.

@@ -7,6 +7,7 @@ func All() []Checker {
 	return []Checker{
 		PickleChecker{},
 		ContainerChecker{},
+		TensorChecker{},
 	}
 }
 
