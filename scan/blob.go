@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/format/compress"
@@ -131,7 +132,52 @@ func (s *session) blob(b blob) string {
 	if kind, ok := compress.Sniff(head); ok {
 		return s.decompress(b, kind)
 	}
+	if isYAMLName(b.loc) && isText(head) {
+		return s.config(b)
+	}
 	return "unknown"
+}
+
+// isYAMLName: YAML has no magic bytes, so configs are picked by name; the
+// content must still be text.
+func isYAMLName(loc finding.Location) bool {
+	name := loc.Path
+	if loc.Member != "" {
+		name = loc.Member
+	}
+	name = strings.ToLower(name)
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+func isText(b []byte) bool {
+	return !bytes.ContainsRune(b, 0) && utf8.Valid(trimPartialRune(b))
+}
+
+// trimPartialRune drops a UTF-8 sequence cut by the sniff window.
+func trimPartialRune(b []byte) []byte {
+	for i := 0; i < 3 && len(b) > 0; i++ {
+		if utf8.Valid(b) {
+			return b
+		}
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+const maxConfigBytes = 4 << 20
+
+func (s *session) config(b blob) string {
+	text, err := io.ReadAll(io.LimitReader(b.reader(), maxConfigBytes+1))
+	if err != nil {
+		s.fail(b.loc, err)
+		return "config"
+	}
+	if len(text) > maxConfigBytes {
+		s.fail(b.loc, &safeio.LimitError{Limit: "MaxConfigBytes", Value: maxConfigBytes, Detail: "config not analysed"})
+		return "config"
+	}
+	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindConfig, Text: text})
+	return "config"
 }
 
 // materialize gives random access to a streamed blob, for formats that

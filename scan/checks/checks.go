@@ -25,6 +25,9 @@ type Artifact struct {
 	// Anomalies of a container (zip, tar) that the container parser found.
 	Anomalies []ContainerAnomaly
 
+	// Text is the content of a config (KindConfig).
+	Text []byte
+
 	// Storages are the members that hold the tensor bytes a PyTorch pickle
 	// refers to, by storage key (KindTensors).
 	Storages map[string]StorageBlob
@@ -50,6 +53,7 @@ const (
 	KindPickle    = "pickle"
 	KindContainer = "container"
 	KindTensors   = "tensors" // a PyTorch pickle with the storages it names
+	KindConfig    = "config"  // a YAML config that may be instantiated
 )
 
 // Checker turns artifacts of the kinds it accepts into findings.

@@ -8,6 +8,7 @@ func All() []Checker {
 		PickleChecker{},
 		ContainerChecker{},
 		TensorChecker{},
+		ConfigChecker{},
 	}
 }
 
