@@ -105,6 +105,50 @@ func Scan(ctx context.Context, paths []string, opt Options) (*finding.Report, er
 type job struct {
 	path   string // as reported: the argument joined with the path below it
 	fsPath string // where to open it
+	link   bool   // path is a symbolic link to fsPath
+}
+
+// oncePerFile keeps one job per file: a Hugging Face cache names each blob
+// by hash under blobs/ and links to it from every snapshot. The name a
+// user knows (the link in a snapshot) is kept; the order is by path.
+func oncePerFile(files []job) []job {
+	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
+	best := map[string]int{}
+	var out []job
+	for _, j := range files {
+		key, err := filepath.Abs(j.fsPath)
+		if err != nil {
+			key = j.fsPath
+		}
+		if i, ok := best[key]; ok {
+			if j.link && !out[i].link {
+				out[i] = j
+			}
+			continue
+		}
+		best[key] = len(out)
+		out = append(out, j)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out
+}
+
+// cacheRepoRoot widens the boundary for links when root is a snapshot of a
+// Hugging Face cache (models--org--name/snapshots/<rev>): its files are
+// links to ../../blobs/<hash>, inside the repository's cache folder.
+func cacheRepoRoot(root string) string {
+	for dir := root; ; {
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return root
+		}
+		base := filepath.Base(parent)
+		if filepath.Base(dir) == "snapshots" && (strings.HasPrefix(base, "models--") ||
+			strings.HasPrefix(base, "datasets--") || strings.HasPrefix(base, "spaces--")) {
+			return parent
+		}
+		dir = parent
+	}
 }
 
 // walk sends every regular file below paths to jobs. Links are followed
@@ -149,6 +193,7 @@ func walk(ctx context.Context, paths []string, maxFiles int, jobs chan<- job, in
 			continue
 		}
 		root, _ = filepath.Abs(root)
+		root = cacheRepoRoot(root)
 		var files []job
 		err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -178,7 +223,7 @@ func walk(ctx context.Context, paths []string, maxFiles int, jobs chan<- job, in
 				if st, err := os.Stat(abs); err != nil || !st.Mode().IsRegular() {
 					return nil // a link to a folder inside the tree: its files are walked there
 				}
-				files = append(files, job{path: p, fsPath: abs})
+				files = append(files, job{path: p, fsPath: abs, link: true})
 			case d.Type().IsRegular():
 				files = append(files, job{path: p, fsPath: p})
 			}
@@ -187,8 +232,7 @@ func walk(ctx context.Context, paths []string, maxFiles int, jobs chan<- job, in
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
-		for _, j := range files {
+		for _, j := range oncePerFile(files) {
 			if !send(j) {
 				return ctx.Err()
 			}
