@@ -218,7 +218,7 @@ func (f *File) HasAnomaly(kind string) bool {
 var errStop = errors.New("stop")
 
 type headerParser struct {
-	f   *File
+	f     *File
 	dec   *json.Decoder
 	lim   Limits
 	depth int
@@ -454,7 +454,10 @@ func (p *headerParser) tensor(name string) error {
 		if !ok {
 			break
 		}
-		p.dup(seen, k, fmt.Sprintf("tensor %q", name))
+		if seen[k] {
+			p.dup(seen, k, fmt.Sprintf("tensor %q", name))
+		}
+		seen[k] = true
 		off := p.off()
 		switch k {
 		case "dtype":
