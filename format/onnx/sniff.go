@@ -1,0 +1,143 @@
+package onnx
+
+import "unicode/utf8"
+
+// modelWire is the wire type of each ModelProto field Sniff accepts.
+var modelWire = map[uint64]uint64{
+	1:  wireVarint, // ir_version
+	2:  wireBytes,  // producer_name
+	3:  wireBytes,  // producer_version
+	4:  wireBytes,  // domain
+	5:  wireVarint, // model_version
+	6:  wireBytes,  // doc_string
+	7:  wireBytes,  // graph
+	8:  wireBytes,  // opset_import
+	14: wireBytes,  // metadata_props
+	20: wireBytes,  // training_info
+	25: wireBytes,  // functions
+	26: wireBytes,  // configuration
+}
+
+// maxIRVersion is far above the IR versions in use (3 to 12), and far
+// below what random bytes give.
+const maxIRVersion = 100
+
+// Sniff reports whether head, the first bytes of a file, looks like an
+// ONNX model. Protobuf has no magic, so it is conservative: writers emit
+// fields in number order, so a model starts with ir_version (tag 0x08)
+// holding a small number, followed by at least one more ModelProto field
+// of the right wire type; every field that ends inside head must be
+// well formed, text fields must be UTF-8, and a graph field must start
+// with a GraphProto field. A file cut by the end of head is accepted if
+// what is there is valid.
+func Sniff(head []byte) bool {
+	if len(head) < 2 || head[0] != 0x08 {
+		return false
+	}
+	v, n := uvarint(head[1:])
+	if n <= 0 || v == 0 || v > maxIRVersion {
+		return false
+	}
+	i, fields := 1+n, 1
+	for i < len(head) {
+		tag, n := uvarint(head[i:])
+		if n == 0 {
+			break // cut by the window
+		}
+		if n < 0 {
+			return false
+		}
+		want, ok := modelWire[tag>>3]
+		if !ok || tag&7 != want {
+			return false
+		}
+		i += n
+		fields++
+		if tag&7 == wireVarint {
+			if _, n := uvarint(head[i:]); n < 0 {
+				return false
+			} else if n == 0 {
+				break
+			} else {
+				i += n
+			}
+			continue
+		}
+		l, n := uvarint(head[i:])
+		if n < 0 {
+			return false
+		}
+		if n == 0 {
+			break
+		}
+		i += n
+		body := head[i:]
+		if l < uint64(len(body)) {
+			body = body[:l]
+		}
+		switch tag >> 3 {
+		case 2, 3, 4:
+			if !utf8.Valid(trimRune(body, l)) {
+				return false
+			}
+		case 7:
+			if len(body) > 0 && !graphStart(body) {
+				return false
+			}
+		}
+		if l > uint64(len(head)-i) {
+			break // the field goes on past head
+		}
+		i += int(l)
+	}
+	return fields >= 2
+}
+
+// graphStart reports whether b starts with a GraphProto field, all of
+// which are length-delimited.
+func graphStart(b []byte) bool {
+	tag, n := uvarint(b)
+	if n == 0 {
+		return true
+	}
+	if n < 0 || tag&7 != wireBytes {
+		return false
+	}
+	switch tag >> 3 {
+	case 1, 2, 5, 10, 11, 12, 13, 14, 15, 16:
+		return true
+	}
+	return false
+}
+
+// trimRune drops a UTF-8 sequence cut by the end of head when the field is
+// longer than what is there.
+func trimRune(b []byte, l uint64) []byte {
+	if uint64(len(b)) == l {
+		return b
+	}
+	for k := 0; k < 3 && len(b) > 0 && !utf8.Valid(b); k++ {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// uvarint decodes a varint from b: n > 0 bytes read, n == 0 when b ends
+// first, n < 0 when it overflows 64 bits.
+func uvarint(b []byte) (uint64, int) {
+	var v uint64
+	for k := 0; k < 10; k++ {
+		if k >= len(b) {
+			return 0, 0
+		}
+		c := b[k]
+		if k == 9 && c > 1 {
+			return 0, -1
+		}
+		v |= uint64(c&0x7f) << (7 * k)
+		if c < 0x80 {
+			return v, k + 1
+		}
+	}
+	return 0, -1
+}
