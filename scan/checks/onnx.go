@@ -46,7 +46,7 @@ var (
 		Title: "A tensor's external data file is missing or too short",
 		Description: "The model keeps tensor bytes in a file that is not in its folder, or that ends before the offset and length " +
 			"the tensor declares. The model cannot load as shipped, and the missing bytes were not scanned.",
-		ATLAS: []string{atlasSupplyChainModel},
+		ATLAS:       []string{atlasSupplyChainModel},
 		Remediation: "Download the whole model folder (all external data files) from the same revision and scan it again.",
 	}
 	// RuleONNXModel describes the model.
