@@ -194,7 +194,7 @@ func (p *parser) finish() {
 
 // ModelProto fields.
 func (p *parser) model(end int64) error {
-	return p.c.fields(end, func(f *field) error {
+	return p.c.fields(end, func(f field) error {
 		switch {
 		case f.num == 1 && f.wire == wireVarint:
 			p.m.IRVersion = int64(f.val)
@@ -227,7 +227,7 @@ func (p *parser) model(end int64) error {
 }
 
 // display reads a string field shown to users, truncated.
-func (p *parser) display(f *field, dst *string) error {
+func (p *parser) display(f field, dst *string) error {
 	n := min(f.end-f.start, displayMax)
 	b, err := p.c.bytes(n)
 	if err != nil {
@@ -239,7 +239,7 @@ func (p *parser) display(f *field, dst *string) error {
 
 // exact reads a string field that policy compares, which must not be
 // truncated.
-func (p *parser) exact(f *field, what string) ([]byte, error) {
+func (p *parser) exact(f field, what string) ([]byte, error) {
 	n := f.end - f.start
 	if n > p.lim.MaxStringBytes || n > windowSize {
 		return nil, limitErr("MaxStringBytes", p.lim.MaxStringBytes, fmt.Sprintf("%s of %d bytes at offset %d", what, n, f.at))
@@ -263,7 +263,7 @@ func (p *parser) intern(b []byte) (string, error) {
 // OperatorSetIdProto: domain 1, version 2.
 func (p *parser) opset(end int64) (Opset, error) {
 	var o Opset
-	err := p.c.fields(end, func(f *field) error {
+	err := p.c.fields(end, func(f field) error {
 		switch {
 		case f.num == 1 && f.wire == wireBytes:
 			b, err := p.exact(f, "opset domain")
@@ -282,7 +282,7 @@ func (p *parser) opset(end int64) (Opset, error) {
 
 // TrainingInfoProto: initialization 1, algorithm 2 (graphs).
 func (p *parser) training(end int64) error {
-	return p.c.fields(end, func(f *field) error {
+	return p.c.fields(end, func(f field) error {
 		switch {
 		case f.num == 1 && f.wire == wireBytes:
 			return p.graph(f.end, "training.initialization", 0)
@@ -308,7 +308,7 @@ func (p *parser) function(end int64) error {
 	const placeholder = "\x00function"
 	p.m.Graphs++
 	i := 0
-	err := p.c.fields(end, func(f *field) error {
+	err := p.c.fields(end, func(f field) error {
 		switch {
 		case f.num == 1 && f.wire == wireBytes:
 			b, err := p.exact(f, "function name")
@@ -380,7 +380,7 @@ func (p *parser) graph(end int64, path string, depth int) error {
 	}
 	p.m.Graphs++
 	i := 0
-	return p.c.fields(end, func(f *field) error {
+	return p.c.fields(end, func(f field) error {
 		switch {
 		case f.num == 1 && f.wire == wireBytes:
 			err := p.node(f.end, path, i, depth+1)
@@ -422,7 +422,7 @@ func (p *parser) node(end int64, path string, idx, depth int) error {
 		}
 		return fmt.Sprintf("%s#%d", trunc(opType), idx)
 	}
-	err := p.c.fields(end, func(f *field) error {
+	err := p.c.fields(end, func(f field) error {
 		switch {
 		case f.num == 3 && f.wire == wireBytes:
 			b, err := p.c.bytes(min(f.end-f.start, displayMax))
@@ -487,7 +487,7 @@ func (p *parser) attribute(end int64, path string, node func() string, depth int
 		graphs++
 		return s
 	}
-	return p.c.fields(end, func(f *field) error {
+	return p.c.fields(end, func(f field) error {
 		switch {
 		case f.num == 1 && f.wire == wireBytes:
 			b, err := p.c.bytes(min(f.end-f.start, displayMax))
@@ -508,7 +508,7 @@ func (p *parser) attribute(end int64, path string, node func() string, depth int
 
 // SparseTensorProto: values 1, indices 2 (tensors).
 func (p *parser) sparse(end int64, path string) error {
-	return p.c.fields(end, func(f *field) error {
+	return p.c.fields(end, func(f field) error {
 		if (f.num == 1 || f.num == 2) && f.wire == wireBytes {
 			return p.tensor(f, path)
 		}
@@ -518,7 +518,7 @@ func (p *parser) sparse(end int64, path string) error {
 
 // TensorProto: name 8, external_data 13 (key 1, value 2), data_location
 // 14. raw_data (9) and the typed data fields are skipped by offset.
-func (p *parser) tensor(tf *field, path string) error {
+func (p *parser) tensor(tf field, path string) error {
 	if p.tensors >= p.lim.MaxTensors {
 		return limitErr("MaxTensors", int64(p.lim.MaxTensors), "too many tensors")
 	}
@@ -530,7 +530,7 @@ func (p *parser) tensor(tf *field, path string) error {
 		offset    int64 = -1
 		length    int64 = -1
 	)
-	err := p.c.fields(tf.end, func(f *field) error {
+	err := p.c.fields(tf.end, func(f field) error {
 		switch {
 		case f.num == 8 && f.wire == wireBytes:
 			return p.display(f, &name)
@@ -574,7 +574,7 @@ func (p *parser) tensor(tf *field, path string) error {
 // loaders know are kept; their values are read in full.
 func (p *parser) entry(end int64) (key, val string, err error) {
 	var raw []byte
-	err = p.c.fields(end, func(f *field) error {
+	err = p.c.fields(end, func(f field) error {
 		switch {
 		case f.num == 1 && f.wire == wireBytes:
 			if f.end-f.start > 16 { // not a key loaders know

@@ -223,7 +223,7 @@ type field struct {
 // cursor is at its start). After fn returns, the cursor moves to the end
 // of the field whatever fn read, so fn may ignore a field. Fixed-size
 // values and groups are skipped.
-func (c *cursor) fields(end int64, fn func(f *field) error) error {
+func (c *cursor) fields(end int64, fn func(f field) error) error {
 	var f field
 	for c.pos < end {
 		if end == unbounded {
@@ -249,7 +249,7 @@ func (c *cursor) fields(end int64, fn func(f *field) error) error {
 			if f.val, err = c.varint(end); err != nil {
 				return err
 			}
-			if err := fn(&f); err != nil {
+			if err := fn(f); err != nil {
 				return err
 			}
 		case wireFixed64, wireFixed32:
@@ -270,7 +270,7 @@ func (c *cursor) fields(end int64, fn func(f *field) error) error {
 				return malformed(f.at, "field %d declares %d bytes, more than remain", f.num, l)
 			}
 			f.start, f.end = c.pos, c.pos+int64(l)
-			if err := fn(&f); err != nil {
+			if err := fn(f); err != nil {
 				return err
 			}
 			if c.pos > f.end {
