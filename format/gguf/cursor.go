@@ -43,9 +43,10 @@ func (c *cursor) read(n int64) ([]byte, error) {
 		return b, nil
 	}
 	if c.buf == nil {
-		c.buf = make([]byte, bufSize)
+		// Small files (and fuzz inputs) get a small buffer.
+		c.buf = make([]byte, min(int64(bufSize), c.size))
 	}
-	m := min(int64(bufSize), c.size-c.off)
+	m := min(int64(cap(c.buf)), c.size-c.off)
 	c.buf = c.buf[:m]
 	if err := c.readAt(c.buf, c.off); err != nil {
 		c.buf = c.buf[:0]

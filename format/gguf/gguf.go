@@ -71,6 +71,9 @@ type Limits struct {
 	// inside arrays keep at most KeepArrayString bytes.
 	KeepArrayElems  int
 	KeepArrayString int
+	// MaxKeptBytes bounds the bytes of all keys, names and strings kept
+	// for one file, so a multi-GiB header cannot fill memory.
+	MaxKeptBytes int64
 }
 
 // DefaultLimits fit real models: 250,000-entry vocabularies and merge
@@ -86,6 +89,7 @@ func DefaultLimits() Limits {
 		KeepString:      1 << 20,
 		KeepArrayElems:  64,
 		KeepArrayString: 4096,
+		MaxKeptBytes:    256 << 20,
 	}
 }
 
@@ -262,7 +266,11 @@ type parser struct {
 	lim   Limits
 	v1    bool
 	elems uint64
+	kept  int64
 	where string // what is being read, for messages
+	// alignOK is false when general.alignment is invalid: offsets are then
+	// not checked against it.
+	alignOK bool
 }
 
 // Parse reads the header of the GGUF file r of size bytes. Structural
@@ -413,6 +421,7 @@ func (p *parser) count() (uint64, error) {
 
 // alignment reads general.alignment.
 func (p *parser) alignment() {
+	p.alignOK = true
 	for i := len(p.f.Metadata) - 1; i >= 0; i-- {
 		kv := p.f.Metadata[i]
 		if kv.Key != "general.alignment" {
@@ -421,8 +430,10 @@ func (p *parser) alignment() {
 		v := kv.Value
 		switch {
 		case v.Type != TypeUint32:
+			p.alignOK = false
 			p.f.add(KindAlignment, kv.Offset, "general.alignment is a %s, not a uint32; llama.cpp aborts on it", v.Type)
 		case v.Uint == 0 || v.Uint&(v.Uint-1) != 0:
+			p.alignOK = false
 			p.f.add(KindAlignment, kv.Offset, "general.alignment is %d, not a non-zero power of two", v.Uint)
 		default:
 			p.f.Alignment = v.Uint
@@ -455,6 +466,10 @@ func (p *parser) str(keep uint64, limit bool) (string, uint64, error) {
 		return "", 0, fmt.Errorf("gguf: %s: string of %d bytes: %w", p.where, n, &safeio.LimitError{Limit: "MaxKeyLen", Value: int64(keep)})
 	}
 	k := min(n, keep)
+	p.kept += int64(k)
+	if p.kept > p.lim.MaxKeptBytes {
+		return "", 0, fmt.Errorf("gguf: %s: %w", p.where, &safeio.LimitError{Limit: "MaxKeptBytes", Value: p.lim.MaxKeptBytes})
+	}
 	b, err := p.c.read(int64(k))
 	if err != nil {
 		return "", 0, err
@@ -644,7 +659,7 @@ func (p *parser) checkTensors() {
 		if !known {
 			f.add(KindUnknownType, off, "tensor %q has ggml type %d, which ggml does not define", t.Name, uint32(t.Type))
 		}
-		if t.Offset%align != 0 {
+		if p.alignOK && t.Offset%align != 0 {
 			f.add(KindMisaligned, off, "tensor %q: offset %d is not a multiple of the alignment %d", t.Name, t.Offset, align)
 		}
 		if !ok || !known {
@@ -672,7 +687,7 @@ func (p *parser) checkTensors() {
 	}
 	// llama.cpp expects the tensors in info order, each at the padded end
 	// of the previous one.
-	if len(exts) == len(f.Tensors) {
+	if p.alignOK && len(exts) == len(f.Tensors) {
 		var expect uint64
 		for _, e := range exts {
 			if e.begin != expect {
@@ -697,7 +712,7 @@ func (p *parser) checkTensors() {
 			cover, last = e.end, e.name
 		}
 	}
-	if padded, ok := padUp(cover, align); ok && padded < dataLen && len(exts) == len(f.Tensors) {
+	if padded, ok := padUp(cover, align); ok && p.alignOK && padded < dataLen && len(exts) == len(f.Tensors) {
 		f.add(KindTrailingBytes, f.DataOffset+int64(padded), "%d bytes after the last tensor belong to no tensor", dataLen-padded)
 	}
 }

@@ -295,3 +295,24 @@ func TestNotGGUF(t *testing.T) {
 		}
 	}
 }
+
+func TestKeptBytesLimit(t *testing.T) {
+	big := strings.Repeat("t", 1<<20)
+	data := build(3, []kv{{"a", TypeString, big}, {"b", TypeString, big}, {"c", TypeString, big}}, nil, 32, 0)
+	lim := DefaultLimits()
+	lim.MaxKeptBytes = 2 << 20
+	_, err := Parse(bytes.NewReader(data), int64(len(data)), lim)
+	if le, ok := safeio.IsLimit(err); !ok || le.Limit != "MaxKeptBytes" {
+		t.Errorf("got %v", err)
+	}
+}
+
+// A misaligned offset is not reported again when the alignment itself is
+// invalid.
+func TestInvalidAlignmentDoesNotCascade(t *testing.T) {
+	f := parse(t, build(3, []kv{{"general.alignment", TypeUint32, 48}},
+		[]tensor{{name: "a", dims: []uint64{4}, offset: 0}, {name: "b", dims: []uint64{4}, offset: 16}}, 32, 96))
+	if diff := cmp.Diff([]string{KindAlignment}, kinds(f)); diff != "" {
+		t.Error(diff)
+	}
+}
