@@ -105,23 +105,13 @@ func ONNXDirResolver(dir string) ResolveExternal {
 		path := filepath.Join(dir, filepath.FromSlash(location))
 		real, err := filepath.EvalSymlinks(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			// A dangling symbolic link is a place onnx.save_model would
-			// write through: judge where it points.
-			if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-				target, rerr := os.Readlink(path)
-				if rerr != nil {
-					return ExternalTarget{}, rerr
-				}
-				if !filepath.IsAbs(target) {
-					target = filepath.Join(filepath.Dir(path), target)
-				}
-				abs, aerr := filepath.Abs(target)
-				if aerr != nil {
-					return ExternalTarget{}, aerr
-				}
-				return ExternalTarget{Inside: within(root, abs)}, nil
+			// onnx.save_model would create the file, through any link on
+			// the way: judge where the existing part of the path leads.
+			dest, err := resolveMissing(path)
+			if err != nil {
+				return ExternalTarget{}, fmt.Errorf("onnx: resolve external data %q: %w", location, err)
 			}
-			return ExternalTarget{Inside: true}, nil
+			return ExternalTarget{Inside: within(root, dest)}, nil
 		}
 		if err != nil {
 			return ExternalTarget{}, fmt.Errorf("onnx: resolve external data %q: %w", location, err)
@@ -136,6 +126,40 @@ func ONNXDirResolver(dir string) ResolveExternal {
 		}
 		return ExternalTarget{Exists: true, Inside: within(root, real), Size: fi.Size()}, nil
 	}
+}
+
+// resolveMissing resolves a path that does not exist: the deepest part
+// that exists with its links followed, dangling links followed by hand,
+// and the missing rest joined on.
+func resolveMissing(path string) (string, error) {
+	p, rest := path, ""
+	for range 255 { // as many links as Linux follows, and then some
+		real, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			return filepath.Abs(filepath.Join(real, rest))
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		if fi, lerr := os.Lstat(p); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			if err != nil {
+				return "", err
+			}
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(p), target)
+			}
+			p = target
+			continue
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return filepath.Abs(filepath.Join(p, rest))
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+		p = parent
+	}
+	return "", errors.New("too many symbolic links")
 }
 
 func within(root, path string) bool {

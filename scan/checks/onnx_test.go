@@ -128,6 +128,8 @@ func TestCheckONNXLinks(t *testing.T) {
 		{"link.bin", []string{`high onnx-external-data-path: tensor "W" reads its bytes from "link.bin", which resolves through a symbolic link to a file outside the model folder`}},
 		{"sub/secret", []string{`high onnx-external-data-path: tensor "W" reads its bytes from "sub/secret", which resolves through a symbolic link to a file outside the model folder`}},
 		{"dangling.bin", []string{`high onnx-external-data-path: tensor "W" reads its bytes from "dangling.bin", which resolves through a symbolic link to a file outside the model folder`}},
+		{"sub/not-yet/x.bin", []string{`high onnx-external-data-path: tensor "W" reads its bytes from "sub/not-yet/x.bin", which resolves through a symbolic link to a file outside the model folder`}},
+		{"real/new/x.bin", []string{`low onnx-external-data-missing: external data file "real/new/x.bin" of tensor "W" is missing`}},
 		{"gone.bin", []string{`low onnx-external-data-missing: external data file "gone.bin" of tensor "W" is missing`}},
 		{"short.bin", []string{`low onnx-external-data-missing: external data file "short.bin" has 10 bytes, but its tensors need 64`}},
 		{`..\..\windows\win.ini`, []string{`high onnx-external-data-path: tensor "W" reads its bytes from "..\\..\\windows\\win.ini": the location climbs out of the model folder with '..'`}},
