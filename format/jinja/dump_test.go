@@ -13,6 +13,10 @@ func dump(n Node) string {
 }
 
 func dumpList[T Node](b *strings.Builder, head string, ns []T) {
+	if strings.HasPrefix(head, " ") {
+		b.WriteByte(' ')
+		head = head[1:]
+	}
 	b.WriteString("(" + head)
 	for _, n := range ns {
 		b.WriteByte(' ')

@@ -10,17 +10,17 @@ import (
 type tokKind int
 
 const (
-	tEOF       tokKind = iota
-	tText              // template data outside tags
-	tVarBegin          // {{
-	tVarEnd            // }}
-	tBlockBegin        // {%
-	tBlockEnd          // %}
+	tEOF        tokKind = iota
+	tText               // template data outside tags
+	tVarBegin           // {{
+	tVarEnd             // }}
+	tBlockBegin         // {%
+	tBlockEnd           // %}
 	tName
 	tString
 	tInt
 	tFloat
-	tOp // operators and punctuation: the text is in val
+	tOp  // operators and punctuation: the text is in val
 	tRaw // the content of a {% raw %} block
 )
 
@@ -296,6 +296,14 @@ func (lx *lexer) tag(begin, endKind tokKind, closing string) error {
 					return err
 				}
 				lx.advance(2)
+				return nil
+			}
+			if rest[0] == '+' && begin == tBlockBegin && strings.HasPrefix(rest[1:], closing) {
+				// "+%}" keeps the newline trim_blocks would remove (Jinja2 3.0).
+				if err := lx.emit(token{kind: endKind, pos: p, end: lx.pos + 3}); err != nil {
+					return err
+				}
+				lx.advance(3)
 				return nil
 			}
 			if rest[0] == '-' && strings.HasPrefix(rest[1:], closing) {
