@@ -49,7 +49,7 @@ type Limits struct {
 	MaxTensors     int   // initializers and attribute tensors
 	MaxExternal    int   // external-data references kept
 	MaxDistinct    int   // distinct operators, opsets and functions
-	MaxStringBytes int64 // one domain, operator type or external location
+	MaxStringBytes int64 // one domain, operator type or external location (at most 64 KiB)
 }
 
 // DefaultLimits are generous for real models (large language models
