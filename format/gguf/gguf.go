@@ -665,8 +665,12 @@ func (p *parser) checkTensors() {
 		if !ok || !known {
 			continue
 		}
-		if len(t.Dims) > 0 && t.Dims[0]%info.BlockSize != 0 {
-			f.add(KindBlockSize, off, "tensor %q: first dimension %d is not a multiple of the %s block size %d", t.Name, t.Dims[0], info.Name, info.BlockSize)
+		ne0 := uint64(1) // a tensor without dimensions is one element
+		if len(t.Dims) > 0 {
+			ne0 = t.Dims[0]
+		}
+		if ne0%info.BlockSize != 0 {
+			f.add(KindBlockSize, off, "tensor %q: first dimension %d is not a multiple of the %s block size %d", t.Name, ne0, info.Name, info.BlockSize)
 			continue
 		}
 		hi, size := bits.Mul64(numel/info.BlockSize, info.TypeSize)

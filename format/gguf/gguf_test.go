@@ -171,6 +171,7 @@ func TestAnomalies(t *testing.T) {
 		{"five dims", nil, []tensor{{name: "a", dims: []uint64{1, 1, 1, 1, 1}, typ: 0}}, 32, []string{KindDims}},
 		{"unknown type", nil, []tensor{{name: "a", dims: []uint64{32}, typ: 4}}, 32, []string{KindUnknownType}},
 		{"huge type", nil, []tensor{{name: "a", dims: []uint64{32}, typ: 1 << 31}}, 32, []string{KindUnknownType}},
+		{"scalar of blocks", nil, []tensor{{name: "a", typ: 2}}, 32, []string{KindBlockSize}},
 		{"block size", nil, []tensor{{name: "a", dims: []uint64{31}, typ: 2}}, 32, []string{KindBlockSize}},
 		{"overlap", nil, []tensor{f32("a", 16, 0), f32("b", 8, 32)}, 64, []string{KindLayout, KindOverlap}},
 		{"out of order", nil, []tensor{f32("a", 8, 32), f32("b", 8, 0)}, 64, []string{KindLayout}},

@@ -336,8 +336,7 @@ func (p *headerParser) metadata() error {
 		return err
 	}
 	if t == nil {
-		p.f.add(KindMetadataType, start, "__metadata__ is null, not an object")
-		return nil
+		return nil // the reference reads null as no metadata
 	}
 	if t != json.Delim('{') {
 		p.f.add(KindMetadataType, start, "__metadata__ is %s, not an object of strings", jsonKind(t))

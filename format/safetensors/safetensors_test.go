@@ -131,6 +131,7 @@ func TestAnomalies(t *testing.T) {
 		{"unknown field", `{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":{"y":1}}}`, 1, []string{KindUnknownField}},
 		{"metadata number", `{"__metadata__":{"format":"pt","n":1}}`, 0, []string{KindMetadataType}},
 		{"metadata nested", `{"__metadata__":{"x":{"y":"z"}}}`, 0, []string{KindMetadataType}},
+		{"metadata null", `{"__metadata__":null}`, 0, nil},
 		{"metadata list", `{"__metadata__":["a"]}`, 0, []string{KindMetadataType}},
 		{"trailing garbage", `{}garbage`, 0, []string{KindTrailingGarbage}},
 		{"second object", `{}{"a":1}`, 0, []string{KindTrailingGarbage}},
