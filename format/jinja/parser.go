@@ -913,16 +913,27 @@ func (p *parser) parseCallArgs() (args []Expr, kwargs []Keyword, dynArgs, dynKwa
 			}
 		}
 		first = false
+		pos := p.cur().pos
+		// The order Python and Jinja2 require: positional, keyword, *args, **kwargs.
+		ensure := func(ok bool) {
+			if !ok {
+				p.fail(pos, "invalid syntax for function call expression")
+			}
+		}
 		switch {
 		case p.skipOp("*"):
+			ensure(dynArgs == nil && dynKwargs == nil)
 			dynArgs = p.parseExpression(true)
 		case p.skipOp("**"):
+			ensure(dynKwargs == nil)
 			dynKwargs = p.parseExpression(true)
 		case p.cur().kind == tName && p.peek().kind == tOp && p.peek().val == "=":
+			ensure(dynKwargs == nil)
 			key := p.next().val
 			p.next()
 			kwargs = append(kwargs, Keyword{Key: key, Value: p.parseExpression(true)})
 		default:
+			ensure(dynArgs == nil && dynKwargs == nil && len(kwargs) == 0)
 			args = append(args, p.parseExpression(true))
 		}
 	}

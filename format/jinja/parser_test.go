@@ -209,7 +209,6 @@ func TestPositions(t *testing.T) {
 	}
 }
 
-
 func TestWalkSkip(t *testing.T) {
 	tmpl := mustParse(t, "{% for x in y %}{{ x.a }}{% endfor %}{{ z }}")
 	var names []string

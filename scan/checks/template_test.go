@@ -90,3 +90,91 @@ func TestCheckTemplateMalicious(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckTemplate runs the whole template check (parse, constant folding,
+// chain and loop analysis) on hostile input: it must not panic, and it must
+// stay within its cap on findings.
+func FuzzCheckTemplate(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "templates", "*", "*.jinja"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add("{{ ('%c'*2)|format(95,95) ~ 'class' ~ '_'*2 }}{{ x[('a'*99999)[::-1]] }}{{ 9**9**9 }}{{ range(0, 10**12, -1) }}")
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 1<<16 {
+			return
+		}
+		fs := CheckTemplate(finding.Location{Path: "t"}, "chat_template", src)
+		if len(fs) > maxTmplF+1 {
+			t.Fatalf("%d findings", len(fs))
+		}
+		for _, x := range fs {
+			if x.RuleID == "" || x.Message == "" {
+				t.Fatalf("empty finding %+v", x)
+			}
+		}
+	})
+}
+
+func TestCheckTemplateCases(t *testing.T) {
+	tests := []struct {
+		name, src string
+		rule      string // "" for no finding at medium or above
+		sev       finding.Severity
+	}{
+		{"plain message access", "{{ messages[i]['content'] }}{{ message[key] }}", "", 0},
+		{"format string attribute", "{{ '{0.__class__.__mro__}'.format(x) }}", "template-python-internals", finding.High},
+		{"dict keys joined", "{{ x|attr(dict(__cla=1, ss__=2)|join) }}", "template-python-internals", finding.High},
+		{"map attr", "{{ xs|map(attribute='__class__')|list }}", "template-python-internals", finding.High},
+		{"dynamic attr filter", "{{ x|attr(name) }}", "template-dynamic-attribute", finding.Medium},
+		{"built subscript key", "{{ x[a ~ b] }}", "template-dynamic-attribute", finding.Medium},
+		{"chars from repr", "{{ x[(lipsum|string)[0]] }}", "template-dynamic-attribute", finding.Medium},
+		{"percent operator", "{{ x|attr('%s%s' % ('__cla', 'ss__')) }}", "template-python-internals", finding.High},
+		{"upper lower", "{{ x|attr('__CLASS__'|lower) }}", "template-python-internals", finding.High},
+		{"replace", "{{ x|attr('_x_class_x_'|replace('x', '_')) }}", "template-python-internals", finding.High},
+		{"slice reverse", "{{ x[']__ssalc__['[1:-1][::-1]] }}", "template-python-internals", finding.High},
+		{"string repeat", "{{ 'a' * 100000000 }}", "template-denial-of-service", finding.High},
+		{"huge power", "{{ 9 ** (9 ** 9) }}", "template-denial-of-service", finding.High},
+		{"nested range loops", "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}", "template-denial-of-service", finding.High},
+		{"small range", "{% for a in range(3) %}{{ a }}{% endfor %}", "", 0},
+		{"unparsable", "{% for x in %}", "template-unparsable", finding.Medium},
+		{"too deep", "{{ " + strings.Repeat("(", 1000) + "a" + strings.Repeat(")", 1000) + " }}", "scan-limit", finding.Medium},
+		{"extends", "{% extends 'base.html' %}", "template-loads-file", finding.High},
+		{"popen call", "{{ x.popen('id') }}", "template-python-internals", finding.High},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := CheckTemplate(finding.Location{Path: "t"}, "chat_template", tt.src)
+			var top *finding.Finding
+			for i := range fs {
+				if fs[i].Severity >= finding.Medium && (top == nil || fs[i].Severity > top.Severity || (tt.rule != "" && fs[i].RuleID == tt.rule && top.RuleID != tt.rule && fs[i].Severity == top.Severity)) {
+					top = &fs[i]
+				}
+			}
+			if tt.rule == "" {
+				if top != nil {
+					t.Errorf("want no finding, got:%s", describeFindings(fs))
+				}
+				return
+			}
+			ok := false
+			for _, x := range fs {
+				if x.RuleID == tt.rule && x.Severity >= tt.sev {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("want %s at %s or above, got:%s", tt.rule, tt.sev, describeFindings(fs))
+			}
+			for _, x := range fs {
+				if x.Evidence["expression"] == "" && x.RuleID != "template-unparsable" && x.RuleID != "scan-limit" {
+					t.Errorf("finding without expression evidence: %+v", x)
+				}
+			}
+		})
+	}
+}
