@@ -140,6 +140,7 @@ func TestCheckTemplateCases(t *testing.T) {
 		{"string repeat", "{{ 'a' * 100000000 }}", "template-denial-of-service", finding.High},
 		{"huge power", "{{ 9 ** (9 ** 9) }}", "template-denial-of-service", finding.High},
 		{"nested range loops", "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}", "template-denial-of-service", finding.High},
+		{"underscore variable and namespace", "{% set last = namespace(name=none) %}{% set _args = tc.arguments %}{% for k, v in _args|items %}{{ k }}{% endfor %}{% set last.name = tc.name %}{{ (x.split('</think>')|last).strip('\\n') }}", "", 0},
 		{"small range", "{% for a in range(3) %}{{ a }}{% endfor %}", "", 0},
 		{"unparsable", "{% for x in %}", "template-unparsable", finding.Medium},
 		{"too deep", "{{ " + strings.Repeat("(", 1000) + "a" + strings.Repeat(")", 1000) + " }}", "scan-limit", finding.Medium},
