@@ -21,6 +21,11 @@
 // differently (first or last wins), trailing garbage after the object and
 // invalid UTF-8 are anomalies too. Only the header is read, so a header parse
 // takes milliseconds on a multi-GiB file.
+//
+// A sharded checkpoint lists its shards in model.safetensors.index.json.
+// ParseIndex reads that file and CheckIndex compares it with the shards
+// present: shard names that leave the folder, missing shards, tensors the
+// index and the shards' headers disagree on.
 package safetensors
 
 import (
