@@ -14,8 +14,11 @@ import (
 
 	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/format/compress"
+	"github.com/aigis-sec/aigis/format/gguf"
 	"github.com/aigis-sec/aigis/format/npy"
+	"github.com/aigis-sec/aigis/format/onnx"
 	"github.com/aigis-sec/aigis/format/pickle"
+	"github.com/aigis-sec/aigis/format/safetensors"
 	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/aigis-sec/aigis/scan/checks"
 )
@@ -41,6 +44,7 @@ type blob struct {
 	nested int   // pickles above this blob (pickle.loads of bytes)
 	name   string
 	via    string // for nested pickles: the loader that receives them
+	osPath string // the file on disk, for top-level files (ONNX external data)
 	// parsed receives the result of a pickle read from this blob, so the
 	// zip reader knows which members are raw tensor bytes (the storages
 	// the pickle names) and can check them against the tensors.
@@ -126,11 +130,38 @@ func (s *session) blob(b blob) string {
 		return s.tar(b)
 	case npy.Sniff(head):
 		return s.npy(b)
-	case pickle.Sniff(head):
-		return s.pickle(b, head)
+	case gguf.Sniff(head):
+		return s.gguf(b)
 	}
-	if kind, ok := compress.Sniff(head); ok {
-		return s.decompress(b, kind)
+	// A safetensors header can begin with bytes that are pickle opcodes:
+	// a file that reads as both is analysed as both (polyglots).
+	kind := ""
+	if safetensors.Sniff(head, b.size) {
+		ra, size, cleanup, ok := s.randomAccess(b)
+		if !ok {
+			return "safetensors"
+		}
+		defer cleanup()
+		b.ra, b.r, b.size = ra, nil, size
+		kind = s.safetensors(b)
+		if !pickle.Sniff(head) {
+			return kind
+		}
+	}
+	if pickle.Sniff(head) {
+		if pk := s.pickle(b, head); kind == "" {
+			return pk
+		}
+		return kind
+	}
+	if c, ok := compress.Sniff(head); ok {
+		return s.decompress(b, c)
+	}
+	if onnx.Sniff(head) {
+		return s.onnx(b)
+	}
+	if t, ok := isTemplateName(b.loc); ok && isText(head) {
+		return s.template(b, t)
 	}
 	if isYAMLName(b.loc) && isText(head) {
 		return s.config(b)

@@ -277,7 +277,7 @@ func scanFile(ctx context.Context, j job, opt Options) fileResult {
 	}
 	res.target.Size = st.Size()
 	s := &session{ctx: ctx, opt: opt, total: opt.Limits.MaxTotalBytes}
-	kind := s.blob(blob{loc: finding.Location{Path: j.path}, ra: f, size: st.Size()})
+	kind := s.blob(blob{loc: finding.Location{Path: j.path}, ra: f, size: st.Size(), osPath: j.fsPath})
 	res.target.Kind = kind
 	res.findings = s.findings
 	res.incomplete = s.incomplete

@@ -107,3 +107,41 @@ func summaries(fs []finding.Finding) []string {
 	}
 	return out
 }
+
+// TestFormatFixtures scans the ONNX models made by python3-onnx and the
+// chat templates of real model families: everything under a benign folder
+// is clean at the default gate, everything under malicious is caught.
+func TestFormatFixtures(t *testing.T) {
+	for _, dir := range []string{
+		filepath.Join("..", "testdata", "onnx"),
+		filepath.Join("..", "testdata", "templates"),
+	} {
+		rep, err := Scan(context.Background(), []string{dir}, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A custom operator domain is reported below the gate (medium): it
+		// needs a native library the user installs, it does not run code by
+		// itself. Every other attack fails the gate.
+		gated := map[string]bool{}
+		for _, f := range rep.Findings {
+			if f.Severity >= finding.High || (f.Severity == finding.Medium && f.RuleID == "onnx-custom-operator") {
+				gated[f.Path] = true
+			}
+		}
+		n := 0
+		for _, tg := range rep.Targets {
+			malicious := strings.Contains(filepath.ToSlash(tg.Path), "/malicious/")
+			if tg.Kind == "unknown" {
+				continue // generator scripts, external weight files
+			}
+			n++
+			if malicious != gated[tg.Path] {
+				t.Errorf("%s (%s): malicious=%v but flagged=%v", tg.Path, tg.Kind, malicious, gated[tg.Path])
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: nothing recognised", dir)
+		}
+	}
+}

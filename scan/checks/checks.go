@@ -25,8 +25,16 @@ type Artifact struct {
 	// Anomalies of a container (zip, tar) that the container parser found.
 	Anomalies []ContainerAnomaly
 
-	// Text is the content of a config (KindConfig).
+	// Text is the content of a config or a chat template.
 	Text []byte
+	// Name names a chat template (tokenizer.chat_template, chat_template…).
+	Name string
+
+	// Model is the parsed header of a safetensors, GGUF or ONNX file.
+	Model any
+	// Resolve tells where an ONNX external-data location leads (nil for
+	// archive members).
+	Resolve ResolveExternal
 
 	// Storages are the members that hold the tensor bytes a PyTorch pickle
 	// refers to, by storage key (KindTensors).
@@ -52,8 +60,10 @@ type ContainerAnomaly struct {
 const (
 	KindPickle    = "pickle"
 	KindContainer = "container"
-	KindTensors   = "tensors" // a PyTorch pickle with the storages it names
-	KindConfig    = "config"  // a YAML config that may be instantiated
+	KindTensors   = "tensors"  // a PyTorch pickle with the storages it names
+	KindConfig    = "config"   // a YAML config that may be instantiated
+	KindONNX      = "onnx"     // Model is an *onnx.Model; Resolve finds external data
+	KindTemplate  = "template" // Text is a Jinja chat template; Name says where it was found
 )
 
 // Checker turns artifacts of the kinds it accepts into findings.

@@ -1,6 +1,11 @@
 package checks
 
-import "github.com/aigis-sec/aigis/finding"
+import (
+	"github.com/aigis-sec/aigis/finding"
+	"github.com/aigis-sec/aigis/format/gguf"
+	"github.com/aigis-sec/aigis/format/onnx"
+	"github.com/aigis-sec/aigis/format/safetensors"
+)
 
 // All is every checker the scan engine runs, in order.
 func All() []Checker {
@@ -9,8 +14,33 @@ func All() []Checker {
 		ContainerChecker{},
 		TensorChecker{},
 		ConfigChecker{},
+		funcChecker{"safetensors", KindSafetensors, SafetensorsRules, func(a *Artifact) []finding.Finding {
+			return CheckSafetensors(a.Loc, a.Model.(*safetensors.File))
+		}},
+		funcChecker{"gguf", KindGGUF, GGUFRules, func(a *Artifact) []finding.Finding {
+			return CheckGGUF(a.Loc, a.Model.(*gguf.File))
+		}},
+		funcChecker{"onnx", KindONNX, ONNXRules, func(a *Artifact) []finding.Finding {
+			return CheckONNX(a.Loc, a.Model.(*onnx.Model), a.Resolve)
+		}},
+		funcChecker{"chat-template", KindTemplate, TemplateRules, func(a *Artifact) []finding.Finding {
+			return CheckTemplate(a.Loc, a.Name, string(a.Text))
+		}},
 	}
 }
+
+// funcChecker adapts a format's check function to the Checker interface.
+type funcChecker struct {
+	name  string
+	kind  string
+	rules func() []finding.Rule
+	check func(*Artifact) []finding.Finding
+}
+
+func (c funcChecker) Name() string                        { return c.name }
+func (c funcChecker) Accepts(kind string) bool            { return kind == c.kind }
+func (c funcChecker) Rules() []finding.Rule               { return c.rules() }
+func (c funcChecker) Check(a *Artifact) []finding.Finding { return c.check(a) }
 
 // Rules lists the rules of every checker, without duplicates, in order.
 func Rules() []finding.Rule {
