@@ -16,7 +16,7 @@ import (
 // pickles, checkers — on arbitrary bytes. Invariants: no panic, and every
 // incomplete entry comes with a finding that says so.
 func FuzzBlob(f *testing.F) {
-	_ = filepath.WalkDir(filepath.Join("..", "testdata", "models"), func(p string, d os.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join("..", "testdata"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if b, err := os.ReadFile(p); err == nil && len(b) < 32<<10 {
 				f.Add(b)
