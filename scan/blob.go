@@ -106,9 +106,21 @@ func (s *session) fail(loc finding.Location, err error) {
 	s.incomplete = append(s.incomplete, finding.Incomplete{Path: loc.Path, Member: loc.Member, Reason: reason})
 }
 
+// stop returns why the scan of this file must end now: the per-file
+// timeout (a *safeio.LimitError) or cancellation.
+func (s *session) stop() error {
+	if s.ctx.Err() == nil {
+		return nil
+	}
+	if cause := context.Cause(s.ctx); cause != nil {
+		return cause
+	}
+	return s.ctx.Err()
+}
+
 // blob recognises b by its bytes and analyses it. It returns the kind.
 func (s *session) blob(b blob) string {
-	if err := s.ctx.Err(); err != nil {
+	if err := s.stop(); err != nil {
 		s.fail(b.loc, err)
 		return "unknown"
 	}
@@ -257,6 +269,7 @@ func (s *session) pickle(b blob, head []byte) string {
 		trailingOK = true // legacy tar format: tensor bytes follow the pickles
 	}
 	opt := pickle.FromLimits(s.opt.Limits)
+	opt.Stop = s.stop
 	res := pickle.Interpret(b.reader(), opt)
 	a := &checks.Artifact{Loc: b.loc, Kind: checks.KindPickle, Pickle: res, TrailingExpected: trailingOK, Nested: b.via}
 	if res.Err != nil && res.Err.Limit != nil {
@@ -317,7 +330,9 @@ func (s *session) npy(b blob) string {
 // pickleStream analyses a pickle that starts at offset base of b and is
 // read from r.
 func (s *session) pickleStream(b blob, r io.Reader, base int64) {
-	res := pickle.Interpret(r, pickle.FromLimits(s.opt.Limits))
+	opt := pickle.FromLimits(s.opt.Limits)
+	opt.Stop = s.stop
+	res := pickle.Interpret(r, opt)
 	shift(res, base)
 	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindPickle, Pickle: res, Nested: b.via})
 	for _, e := range res.Embedded {

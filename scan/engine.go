@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/internal/safeio"
@@ -276,6 +277,12 @@ func scanFile(ctx context.Context, j job, opt Options) fileResult {
 		return res
 	}
 	res.target.Size = st.Size()
+	if opt.Limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, opt.Limits.Timeout,
+			&safeio.LimitError{Limit: "Timeout", Value: int64(opt.Limits.Timeout / time.Second), Detail: "seconds to analyse one file"})
+		defer cancel()
+	}
 	s := &session{ctx: ctx, opt: opt, total: opt.Limits.MaxTotalBytes}
 	kind := s.blob(blob{loc: finding.Location{Path: j.path}, ra: f, size: st.Size(), osPath: j.fsPath})
 	res.target.Kind = kind

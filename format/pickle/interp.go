@@ -41,6 +41,9 @@ type Options struct {
 	KeepBytes int // bytes of one str/bytes value kept for analysis
 	// MaxStreams bounds stacked pickles read from one input (0: unlimited).
 	MaxStreams int
+	// Stop, when set, is asked every 65,536 opcodes whether to stop (a
+	// deadline or a cancelled scan); its error ends interpretation.
+	Stop func() error
 }
 
 // FromLimits takes the pickle limits of l.

@@ -322,6 +322,12 @@ func (m *machine) stream() (Stream, *Error) {
 			st.End = m.in.off
 			return st, m.toErr(off, op, &safeio.LimitError{Limit: "PickleMaxOps", Value: int64(m.opt.MaxOps)})
 		}
+		if m.res.Ops&0xffff == 0 && m.opt.Stop != nil {
+			if err := m.opt.Stop(); err != nil {
+				st.End = m.in.off
+				return st, m.toErr(off, op, err)
+			}
+		}
 		if op == opStop {
 			st.Complete = true
 			st.End = m.in.off

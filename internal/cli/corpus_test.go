@@ -91,3 +91,35 @@ func TestCorpusInOneInvocation(t *testing.T) {
 		}
 	}
 }
+
+// TestExitCodes pins the numeric contract that testscript's `! exec`
+// cannot tell apart.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean.pkl")
+	evil := filepath.Join(dir, "evil.pkl")
+	os.WriteFile(clean, []byte("(dp0\nS'a'\np1\nI1\ns."), 0o644)
+	os.WriteFile(evil, []byte("cposix\nsystem\n(S'id'\ntR."), 0o644)
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"scan", clean}, ExitOK},
+		{[]string{"scan", evil}, ExitFindings},
+		{[]string{"scan", "--fail-on", "bogus", evil}, ExitUsage},
+		{[]string{"scan", "--format", "xml", evil}, ExitUsage},
+		{[]string{"scan"}, ExitUsage},
+		{[]string{"frobnicate"}, ExitUsage},
+		{[]string{"scan", filepath.Join(dir, "missing.pkl")}, ExitIncomplete},
+		{[]string{"scan", "--timeout", "1ns", clean}, ExitIncomplete},
+		{[]string{"scan", evil, filepath.Join(dir, "missing.pkl")}, ExitFindings},
+		{[]string{"rules", "--format", "json"}, ExitOK},
+		{[]string{"version"}, ExitOK},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		if got := Main(tt.args, &out, &errb); got != tt.want {
+			t.Errorf("aigis %v: exit %d, want %d (stderr %q)", tt.args, got, tt.want, errb.String())
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Limits bound the work done on one top-level input.
@@ -18,6 +19,8 @@ type Limits struct {
 	MaxTotalBytes  int64 // uncompressed bytes read below one top-level file
 	MaxRatio       int64 // uncompressed/compressed bytes of one member
 	MaxFiles       int   // files visited below one folder argument
+	// Timeout bounds the analysis of one top-level file (0: none).
+	Timeout time.Duration
 
 	PickleMaxOps    int   // opcodes interpreted in one pickle file
 	PickleMaxStack  int   // values on the stack, including marks
@@ -39,6 +42,7 @@ func Default() Limits {
 		MaxTotalBytes:  64 << 30,
 		MaxRatio:       200,
 		MaxFiles:       1_000_000,
+		Timeout:        10 * time.Minute,
 
 		PickleMaxOps:    50_000_000,
 		PickleMaxStack:  1_000_000,
