@@ -3,6 +3,7 @@ package gguf
 import (
 	"bytes"
 	"encoding/binary"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -315,5 +316,46 @@ func TestInvalidAlignmentDoesNotCascade(t *testing.T) {
 		[]tensor{{name: "a", dims: []uint64{4}, offset: 0}, {name: "b", dims: []uint64{4}, offset: 16}}, 32, 96))
 	if diff := cmp.Diff([]string{KindAlignment}, kinds(f)); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// Hostile counts and lengths must not be allocated from.
+func TestHostileInputsAllocateLittle(t *testing.T) {
+	inputs := [][]byte{
+		hostile(func(w *writer) { w.u64(0); w.u64(1 << 60) }),
+		hostile(func(w *writer) { w.u64(0); w.u64(1); w.str("k"); w.u32(uint32(TypeString)); w.u64(1 << 62) }),
+		hostile(func(w *writer) {
+			w.u64(0)
+			w.u64(1)
+			w.str("k")
+			w.u32(uint32(TypeArray))
+			w.u32(uint32(TypeUint64))
+			w.u64(1 << 61)
+		}),
+		hostile(func(w *writer) {
+			w.u64(1)
+			w.u64(0)
+			w.str("t")
+			w.u32(4)
+			for range 4 {
+				w.u64(1 << 62)
+			}
+			w.u32(0)
+			w.u64(0)
+		}),
+	}
+	for i, data := range inputs {
+		allocs := testing.AllocsPerRun(10, func() {
+			if _, err := Parse(bytes.NewReader(data), int64(len(data)), DefaultLimits()); err != nil {
+				t.Fatal(err)
+			}
+		})
+		var m1, m2 runtime.MemStats
+		runtime.ReadMemStats(&m1)
+		Parse(bytes.NewReader(data), int64(len(data)), DefaultLimits())
+		runtime.ReadMemStats(&m2)
+		if b := m2.TotalAlloc - m1.TotalAlloc; b > 64<<10 || allocs > 100 {
+			t.Errorf("input %d: %d bytes in %v allocations", i, b, allocs)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -247,5 +248,19 @@ func TestIndex(t *testing.T) {
 		if _, err := ParseIndex([]byte(bad)); err == nil {
 			t.Errorf("ParseIndex(%q) succeeded", bad)
 		}
+	}
+}
+
+// A header length near 2^64 must not be allocated from.
+func TestHugeHeaderLengthAllocatesLittle(t *testing.T) {
+	var b [24]byte
+	binary.LittleEndian.PutUint64(b[:], 1<<64-2)
+	copy(b[8:], "{}")
+	var m1, m2 runtime.MemStats
+	runtime.ReadMemStats(&m1)
+	f := parse(t, b[:])
+	runtime.ReadMemStats(&m2)
+	if got := m2.TotalAlloc - m1.TotalAlloc; got > 64<<10 || !f.HasAnomaly(KindHeaderLength) {
+		t.Errorf("%d bytes allocated, anomalies %+v", got, f.Anomalies)
 	}
 }

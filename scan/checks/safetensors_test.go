@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/aigis-sec/aigis/finding"
+	"github.com/aigis-sec/aigis/format/compress"
+	"github.com/aigis-sec/aigis/format/pickle"
 	"github.com/aigis-sec/aigis/format/safetensors"
 	"github.com/google/go-cmp/cmp"
 )
@@ -122,5 +124,27 @@ func TestModelRulesAreComplete(t *testing.T) {
 	var g Checker = GGUFChecker{}
 	if len(c.Rules()) != len(SafetensorsRules()) || len(g.Rules()) != len(GGUFRules()) {
 		t.Error("checker rules differ")
+	}
+}
+
+// Two committed files have header lengths whose first bytes are a pickle
+// PROTO opcode (0x80 0x02) and a zlib header (0x78 0x01): other sniffers
+// claim them too, so the engine must try safetensors.Sniff before
+// pickle.Sniff and compress.Sniff.
+func TestSafetensorsSniffOrder(t *testing.T) {
+	for name, other := range map[string]func([]byte) bool{
+		"header_len_looks_like_pickle_proto2.safetensors": pickle.Sniff,
+		"header_len_looks_like_zlib.safetensors":          func(h []byte) bool { _, ok := compress.Sniff(h); return ok },
+	} {
+		data, err := os.ReadFile(filepath.Join("../../testdata/models/benign/safetensors", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !safetensors.Sniff(data, int64(len(data))) {
+			t.Errorf("%s: safetensors.Sniff = false", name)
+		}
+		if !other(data) {
+			t.Logf("%s: the other sniffer no longer claims it", name)
+		}
 	}
 }
