@@ -1,0 +1,80 @@
+package tfgraph
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// KerasMetadata is what keras_metadata.pb holds: one entry per Keras
+// object of a SavedModel written by tf.keras (SavedMetadata in
+// keras/protobuf/saved_metadata.proto).
+type KerasMetadata struct {
+	Objects []KerasObject
+}
+
+// KerasObject is one SavedObject of keras_metadata.pb.
+type KerasObject struct {
+	NodeID     int64  // node_id: index in the SavedModel's object graph
+	Path       string // node_path, e.g. "root.layer_with_weights-0" (truncated)
+	Identifier string // identifier, e.g. "_tf_keras_layer" (truncated)
+	// Metadata is the JSON the object was saved with: its class_name,
+	// config and, for a Lambda layer, its marshalled function. It is what
+	// Keras deserialises when the model is loaded with keras.models.load_model.
+	Metadata string
+	Offset   int64 // byte offset of the SavedObject
+}
+
+// ParseKerasMetadata reads keras_metadata.pb of size bytes. SavedMetadata
+// has nodes 1; SavedObject has version 1 (a VersionDef, skipped),
+// node_id 2, node_path 3, identifier 4 and metadata 5.
+//
+// On error it returns what was read so far (never nil); a metadata string
+// longer than MaxMetadataBytes is a *safeio.LimitError, because the Keras
+// configuration is what must be judged.
+func ParseKerasMetadata(r io.ReaderAt, size int64, lim Limits) (*KerasMetadata, error) {
+	w := newWire(r, size)
+	km := &KerasMetadata{}
+	err := w.fields(size, func(f field) error {
+		if f.num != 1 || f.wire != wireBytes {
+			return nil
+		}
+		if len(km.Objects) >= lim.MaxKerasObjects {
+			return limitErr("MaxKerasObjects", int64(lim.MaxKerasObjects), "")
+		}
+		o := KerasObject{Offset: f.at}
+		w.pos = f.start
+		err := w.fields(f.end, func(g field) error {
+			switch {
+			case g.num == 2 && g.wire == wireVarint:
+				o.NodeID = int64(int32(g.val))
+			case (g.num == 3 || g.num == 4) && g.wire == wireBytes:
+				b, err := w.peek(g.start, min(g.end, g.start+displayMax))
+				if err != nil {
+					return err
+				}
+				if g.num == 3 {
+					o.Path = truncate(b, displayMax)
+				} else {
+					o.Identifier = truncate(b, displayMax)
+				}
+			case g.num == 5 && g.wire == wireBytes:
+				if g.end-g.start > lim.MaxMetadataBytes {
+					return limitErr("MaxMetadataBytes", lim.MaxMetadataBytes, fmt.Sprintf("metadata of %d bytes at offset %d", g.end-g.start, g.start))
+				}
+				s, err := w.text(g.start, g.end)
+				if err != nil {
+					return err
+				}
+				o.Metadata = strings.ToValidUTF8(s, "\uFFFD")
+			}
+			return nil
+		})
+		km.Objects = append(km.Objects, o)
+		return err
+	})
+	if err == nil && len(km.Objects) == 0 && size > 0 {
+		err = malformed(0, "no object: not keras_metadata.pb")
+	}
+	return km, err
+}
