@@ -41,22 +41,24 @@ var (
 	}
 )
 
-// GGUFChecker declares the GGUF rules. The engine calls CheckGGUF with the
-// parsed header (the Artifact has no field for it), so Accepts is false for
-// every kind.
+// GGUFChecker checks the artifacts of kind KindGGUF, whose Model is a
+// *gguf.File.
 type GGUFChecker struct{}
 
 // Name implements Checker.
 func (GGUFChecker) Name() string { return "gguf" }
 
 // Accepts implements Checker.
-func (GGUFChecker) Accepts(string) bool { return false }
+func (GGUFChecker) Accepts(kind string) bool { return kind == KindGGUF }
 
 // Rules implements Checker.
 func (GGUFChecker) Rules() []finding.Rule { return GGUFRules() }
 
 // Check implements Checker.
-func (GGUFChecker) Check(*Artifact) []finding.Finding { return nil }
+func (GGUFChecker) Check(a *Artifact) []finding.Finding {
+	f, _ := a.Model.(*gguf.File)
+	return CheckGGUF(a.Loc, f)
+}
 
 // GGUFRules lists the rules CheckGGUF emits.
 func GGUFRules() []finding.Rule {

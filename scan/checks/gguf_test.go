@@ -73,3 +73,22 @@ func TestCheckGGUF(t *testing.T) {
 		})
 	}
 }
+
+func TestModelCheckersReadTheArtifact(t *testing.T) {
+	data := ggufFile(0, 8, 0, 32)
+	f, err := gguf.Parse(bytes.NewReader(data), int64(len(data)), gguf.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Checker = GGUFChecker{}
+	if !c.Accepts(KindGGUF) || c.Accepts(KindSafetensors) {
+		t.Error("GGUFChecker accepts the wrong kinds")
+	}
+	if got := ruleCounts(c.Check(&Artifact{Kind: KindGGUF, Model: f})); got["gguf-malformed"] != 1 {
+		t.Errorf("GGUFChecker.Check: %v", got)
+	}
+	// A wrong model is ignored, not a panic.
+	if got := (SafetensorsChecker{}).Check(&Artifact{Kind: KindSafetensors, Model: f}); got != nil {
+		t.Errorf("SafetensorsChecker on a GGUF model: %v", got)
+	}
+}

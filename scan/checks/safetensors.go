@@ -69,22 +69,24 @@ var (
 	}
 )
 
-// SafetensorsChecker declares the safetensors rules. The engine calls
-// CheckSafetensors and CheckSafetensorsIndex with the parsed header (the
-// Artifact has no field for it), so Accepts is false for every kind.
+// SafetensorsChecker checks the artifacts of kind KindSafetensors, whose Model is a
+// *safetensors.File.
 type SafetensorsChecker struct{}
 
 // Name implements Checker.
 func (SafetensorsChecker) Name() string { return "safetensors" }
 
 // Accepts implements Checker.
-func (SafetensorsChecker) Accepts(string) bool { return false }
+func (SafetensorsChecker) Accepts(kind string) bool { return kind == KindSafetensors }
 
 // Rules implements Checker.
 func (SafetensorsChecker) Rules() []finding.Rule { return SafetensorsRules() }
 
 // Check implements Checker.
-func (SafetensorsChecker) Check(*Artifact) []finding.Finding { return nil }
+func (SafetensorsChecker) Check(a *Artifact) []finding.Finding {
+	f, _ := a.Model.(*safetensors.File)
+	return CheckSafetensors(a.Loc, f)
+}
 
 // SafetensorsRules lists the rules CheckSafetensors and CheckSafetensorsIndex emit.
 func SafetensorsRules() []finding.Rule {
