@@ -172,6 +172,9 @@ func (s *session) blob(b blob) string {
 	if onnx.Sniff(head) {
 		return s.onnx(b)
 	}
+	if isShardIndex(b.loc) && isText(head) {
+		return s.shardIndex(b)
+	}
 	if t, ok := isTemplateName(b.loc); ok && isText(head) {
 		return s.template(b, t)
 	}

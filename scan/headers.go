@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -131,4 +132,60 @@ func (s *session) template(b blob, kind string) string {
 		}
 	}
 	return "tokenizer-config"
+}
+
+// isShardIndex: the index of a sharded safetensors checkpoint
+// (model.safetensors.index.json and its variants) has no magic bytes.
+func isShardIndex(loc finding.Location) bool {
+	name := loc.Path
+	if loc.Member != "" {
+		name = loc.Member
+	}
+	return strings.HasSuffix(strings.ToLower(name), ".safetensors.index.json")
+}
+
+// shardIndex checks a shard index against the shards beside it: every
+// shard it names must be a plain file name present in the folder, and
+// every tensor it maps must be in that shard's header.
+func (s *session) shardIndex(b blob) string {
+	text, err := io.ReadAll(io.LimitReader(b.reader(), safetensors.MaxIndexLen+1))
+	if err != nil {
+		s.fail(b.loc, err)
+		return "safetensors-index"
+	}
+	idx, err := safetensors.ParseIndex(text)
+	if err != nil {
+		s.fail(b.loc, err)
+		return "safetensors-index"
+	}
+	if b.osPath == "" {
+		// Inside an archive the shards are not files: only the names are checked.
+		s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindShardIndex, Model: idx,
+			Problems: safetensors.CheckIndex(idx, func(string) bool { return true }, nil)})
+		return "safetensors-index"
+	}
+	dir := filepath.Dir(b.osPath)
+	present := func(name string) bool {
+		st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(name)))
+		return err == nil && st.Mode().IsRegular()
+	}
+	shards := map[string]*safetensors.File{}
+	for _, name := range idx.Shards {
+		if safetensors.UnsafeShardName(name) != "" || !present(name) {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		if st, err := f.Stat(); err == nil {
+			if sf, err := safetensors.Parse(f, st.Size(), safetensors.DefaultLimits()); err == nil {
+				shards[name] = sf
+			}
+		}
+		f.Close()
+	}
+	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindShardIndex, Model: idx,
+		Problems: safetensors.CheckIndex(idx, present, shards)})
+	return "safetensors-index"
 }

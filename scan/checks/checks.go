@@ -6,6 +6,7 @@ package checks
 import (
 	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/format/pickle"
+	"github.com/aigis-sec/aigis/format/safetensors"
 )
 
 // Artifact is one parsed thing the engine hands to the checkers: a pickle
@@ -32,6 +33,8 @@ type Artifact struct {
 
 	// Model is the parsed header of a safetensors, GGUF or ONNX file.
 	Model any
+	// Problems are the shard-index anomalies (KindShardIndex).
+	Problems []safetensors.Anomaly
 	// Resolve tells where an ONNX external-data location leads (nil for
 	// archive members).
 	Resolve ResolveExternal
@@ -58,12 +61,13 @@ type ContainerAnomaly struct {
 
 // Artifact kinds.
 const (
-	KindPickle    = "pickle"
-	KindContainer = "container"
-	KindTensors   = "tensors"  // a PyTorch pickle with the storages it names
-	KindConfig    = "config"   // a YAML config that may be instantiated
-	KindONNX      = "onnx"     // Model is an *onnx.Model; Resolve finds external data
-	KindTemplate  = "template" // Text is a Jinja chat template; Name says where it was found
+	KindPickle     = "pickle"
+	KindContainer  = "container"
+	KindTensors    = "tensors"           // a PyTorch pickle with the storages it names
+	KindConfig     = "config"            // a YAML config that may be instantiated
+	KindShardIndex = "safetensors-index" // Model is a *safetensors.Index; Problems what CheckIndex found
+	KindONNX       = "onnx"              // Model is an *onnx.Model; Resolve finds external data
+	KindTemplate   = "template"          // Text is a Jinja chat template; Name says where it was found
 )
 
 // Checker turns artifacts of the kinds it accepts into findings.

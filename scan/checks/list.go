@@ -17,6 +17,9 @@ func All() []Checker {
 		funcChecker{"safetensors", KindSafetensors, SafetensorsRules, func(a *Artifact) []finding.Finding {
 			return CheckSafetensors(a.Loc, a.Model.(*safetensors.File))
 		}},
+		funcChecker{"safetensors-index", KindShardIndex, func() []finding.Rule { return nil }, func(a *Artifact) []finding.Finding {
+			return CheckSafetensorsIndex(a.Loc, a.Model.(*safetensors.Index), a.Problems)
+		}},
 		funcChecker{"gguf", KindGGUF, GGUFRules, func(a *Artifact) []finding.Finding {
 			return CheckGGUF(a.Loc, a.Model.(*gguf.File))
 		}},
