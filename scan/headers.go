@@ -13,6 +13,7 @@ import (
 	"github.com/aigis-sec/aigis/format/gguf"
 	"github.com/aigis-sec/aigis/format/onnx"
 	"github.com/aigis-sec/aigis/format/safetensors"
+	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/aigis-sec/aigis/scan/checks"
 )
 
@@ -51,6 +52,10 @@ func (s *session) gguf(b blob) string {
 		s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindGGUF, Model: f})
 		for _, kv := range f.ChatTemplates() {
 			s.emit(&checks.Artifact{Loc: b.loc.At(kv.Offset), Kind: checks.KindTemplate, Name: kv.Key, Text: []byte(kv.Value.Str)})
+			if kv.Value.Truncated {
+				s.fail(b.loc.At(kv.Offset), &safeio.LimitError{Limit: "KeepString", Value: int64(len(kv.Value.Str)),
+					Detail: kv.Key + " is longer: only its start was analysed"})
+			}
 		}
 	}
 	if err != nil {
