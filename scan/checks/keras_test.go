@@ -228,3 +228,23 @@ func TestKerasRulesDeclared(t *testing.T) {
 		ids[r.ID] = true
 	}
 }
+
+// FuzzCheckKerasConfig: any bytes give findings without a panic, and every
+// finding names a declared rule.
+func FuzzCheckKerasConfig(f *testing.F) {
+	f.Add([]byte(`{"class_name":"Lambda","config":{"name":"l","function":["YQ==",null,null],"function_type":"lambda"}}`))
+	f.Add([]byte(`{"module":"subprocess","class_name":"Popen","config":{}}`))
+	f.Add([]byte(`{"class_name":"TFOpLambda","config":{"function":"io.write_file"}}`))
+	f.Add([]byte("a: !!python/object:os.system\n"))
+	known := map[string]bool{RuleLimit.ID: true, RuleUnreadable.ID: true}
+	for _, r := range KerasRules() {
+		known[r.ID] = true
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, fd := range CheckKerasConfig(finding.Location{Path: "f"}, "config.json", data) {
+			if !known[fd.RuleID] {
+				t.Fatalf("undeclared rule %s", fd.RuleID)
+			}
+		}
+	})
+}
