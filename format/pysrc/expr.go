@@ -541,8 +541,7 @@ func (p *parser) foldCall(c *expr, fn string) {
 		}
 	}
 	// "sep".join([...]) and methods of constants
-	if c.x.kind == eAttr {
-		obj := p.value(c.x.x, 0)
+	if obj := p.value(c.x.x, 0); c.x.kind == eAttr && obj.const_ {
 		switch c.x.name {
 		case "join":
 			if obj.const_ && len(c.args) == 1 {
@@ -645,7 +644,9 @@ func (p *parser) execChain(c *expr, call Call, sink string) {
 			}
 			break
 		}
-		if e.x.kind == eAttr {
+		fn, _ := p.resolve(e.x, 0)
+		fn = strings.ReplaceAll(fn, "()", "")
+		if e.x.kind == eAttr && !isDecoder(fn) && !isDownload(fn) {
 			switch e.x.name {
 			case "decode", "encode", "read", "strip", "json", "getvalue", "readlines", "readline", "replace", "lower", "upper":
 				if e.const_ && !known && len(chain) == 0 {
@@ -655,8 +656,6 @@ func (p *parser) execChain(c *expr, call Call, sink string) {
 				continue
 			}
 		}
-		fn, _ := p.resolve(e.x, 0)
-		fn = strings.ReplaceAll(fn, "()", "")
 		switch {
 		case fn == "builtins.compile" || fn == "builtins.str" || fn == "builtins.bytes" || fn == "builtins.bytearray":
 		case isDecoder(fn):
