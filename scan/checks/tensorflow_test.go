@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/aigis-sec/aigis/finding"
-	"github.com/aigis-sec/aigis/format/tflite"
-	"github.com/aigis-sec/aigis/format/tflite/tflitetest"
 	"github.com/aigis-sec/aigis/format/tfgraph"
 	"github.com/aigis-sec/aigis/format/tfgraph/tfgraphtest"
+	"github.com/aigis-sec/aigis/format/tflite"
+	"github.com/aigis-sec/aigis/format/tflite/tflitetest"
 	"github.com/google/go-cmp/cmp"
 )
 
