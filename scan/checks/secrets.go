@@ -238,7 +238,7 @@ func redact(s []byte) string {
 // placeholderWords appear in documentation values, not in real secrets.
 var placeholderWords = []string{"xxxx", "XXXX", "****", "...", "your", "YOUR", "Your", "example", "EXAMPLE",
 	"Example", "<", ">", "{", "}", "$", "placeholder", "PLACEHOLDER", "dummy", "DUMMY", "fake", "FAKE", "test_token",
-	"abcdefgh", "ABCDEFGH", "12345678", "replace", "REPLACE", "token_here", "TOKEN_HERE", "here"}
+	"abcdefgh", "ABCDEFGH", "replace", "REPLACE", "token_here", "TOKEN_HERE", "here"}
 
 func isPlaceholder(s []byte) bool {
 	str := string(s)
