@@ -32,8 +32,16 @@ func analyze(src []byte, lim Limits, level int) (*Module, error) {
 		}
 		sig = append(sig, t)
 	}
-	p := &parser{toks: sig, mod: m, lim: lim, level: level, vars: map[string]*expr{}, defined: map[string]bool{}}
+	p := &parser{toks: sig, mod: m, lim: lim, level: level, vars: map[string]*expr{}, defined: map[string]bool{}, absorbed: map[int]bool{}}
 	p.file()
+	// exec(compile(payload)) is one chain: drop the compile's own record.
+	kept := m.Obfuscated[:0]
+	for i, o := range m.Obfuscated {
+		if !p.absorbed[p.obfCall[i]] {
+			kept = append(kept, o)
+		}
+	}
+	m.Obfuscated = kept
 	if err == nil {
 		err = p.err
 	}
@@ -61,6 +69,9 @@ type parser struct {
 	vars    map[string]*expr // last value assigned to each plain name
 	defined map[string]bool  // names this file defines (def, class): not builtins
 	depth   int              // expression recursion
+
+	obfCall  []int        // call index of each Obfuscated entry
+	absorbed map[int]bool // compile calls that an outer exec/eval chain includes
 }
 
 func (p *parser) peek() Token {
@@ -95,9 +106,13 @@ func (p *parser) isName(s string) bool {
 	return t.Kind == Name && t.Text == s
 }
 
+// lastLine is the line of the last token before the current one that is
+// not an INDENT or DEDENT: where a block that closes here ends.
 func (p *parser) lastLine() int {
-	if p.i > 0 && p.i-1 < len(p.toks) {
-		return p.toks[p.i-1].Line
+	for k := min(p.i, len(p.toks)) - 1; k >= 0; k-- {
+		if p.toks[k].Kind != Dedent && p.toks[k].Kind != Indent {
+			return p.toks[k].Line
+		}
 	}
 	return 1
 }
@@ -156,10 +171,10 @@ func (p *parser) statement() {
 		}
 		return
 	case Dedent:
-		p.next()
 		if len(p.blocks) > 0 {
 			p.closeBlock()
 		}
+		p.next()
 		return
 	}
 	p.pending = nil

@@ -140,7 +140,7 @@ var decoders = map[string]bool{
 	"base64.decodebytes": true, "base64.decodestring": true, "base64.b32decode": true, "base64.b32hexdecode": true,
 	"base64.b16decode": true, "base64.b85decode": true, "base64.a85decode": true, "base64.z85decode": true,
 	"binascii.a2b_base64": true, "binascii.unhexlify": true, "binascii.a2b_hex": true, "bytes.fromhex": true,
-	"bytearray.fromhex": true, "codecs.decode": true, "zlib.decompress": true, "gzip.decompress": true,
+	"bytearray.fromhex": true, "builtins.bytes.fromhex": true, "builtins.bytearray.fromhex": true, "codecs.decode": true, "zlib.decompress": true, "gzip.decompress": true,
 	"bz2.decompress": true, "lzma.decompress": true, "marshal.loads": true, "pickle.loads": true,
 	"dill.loads": true, "cloudpickle.loads": true, "codecs.escape_decode": true,
 }
@@ -177,7 +177,7 @@ func decode(fn string, in []byte, enc string, max int) ([]byte, bool) {
 		return b64(in, "-_", max)
 	case "base64.b32decode":
 		return limited(base32.StdEncoding.DecodeString(strings.TrimSpace(string(in))))(max)
-	case "base64.b16decode", "binascii.unhexlify", "binascii.a2b_hex", "bytes.fromhex", "bytearray.fromhex":
+	case "base64.b16decode", "binascii.unhexlify", "binascii.a2b_hex", "bytes.fromhex", "bytearray.fromhex", "builtins.bytes.fromhex", "builtins.bytearray.fromhex":
 		return limited(hex.DecodeString(strings.Join(strings.Fields(string(in)), "")))(max)
 	case "base64.a85decode":
 		out := make([]byte, 4*len(in)/5+4)

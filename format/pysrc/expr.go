@@ -646,7 +646,7 @@ func (p *parser) execChain(c *expr, call Call, sink string) {
 		}
 		fn, _ := p.resolve(e.x, 0)
 		fn = strings.ReplaceAll(fn, "()", "")
-		if e.x.kind == eAttr && !isDecoder(fn) && !isDownload(fn) {
+		if e.x.kind == eAttr && !isDecoder(fn) {
 			switch e.x.name {
 			case "decode", "encode", "read", "strip", "json", "getvalue", "readlines", "readline", "replace", "lower", "upper":
 				if e.const_ && !known && len(chain) == 0 {
@@ -657,9 +657,13 @@ func (p *parser) execChain(c *expr, call Call, sink string) {
 			}
 		}
 		switch {
-		case fn == "builtins.compile" || fn == "builtins.str" || fn == "builtins.bytes" || fn == "builtins.bytearray":
+		case fn == "builtins.compile":
+			if e.call >= 0 {
+				p.absorbed[e.call] = true
+			}
+		case fn == "builtins.str" || fn == "builtins.bytes" || fn == "builtins.bytearray":
 		case isDecoder(fn):
-			chain = append(chain, fn)
+			chain = append(chain, strings.TrimPrefix(fn, "builtins."))
 		case isDownload(fn):
 			chain = append(chain, fn)
 			download = true
@@ -681,6 +685,7 @@ func (p *parser) execChain(c *expr, call Call, sink string) {
 	if len(chain) == 0 && !known {
 		return
 	}
+	p.obfCall = append(p.obfCall, c.call)
 	o := Obfuscation{Sink: sink, Chain: chain, Download: download, Line: call.Line, Offset: call.Offset, ModuleLevel: call.ModuleLevel, Scope: call.Scope}
 	if known {
 		o.Decoded = string(code)
