@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
@@ -114,7 +115,7 @@ type file struct {
 	msgs   int
 	hdrB   int64
 	heapB  int64
-	heaps  map[uint64][]byte
+	heaps  map[uint64]map[uint16][]byte // global heap collections, by address: objects by index
 	chunks int
 }
 
@@ -155,7 +156,7 @@ func (f *file) undefined(addr uint64) bool {
 // ErrDenseAttributes, *safeio.LimitError, and I/O errors. The map is nil
 // whenever the error is not nil.
 func ReadRootAttributes(r io.ReaderAt, size int64, lim Limits) (map[string]Attribute, error) {
-	f := &file{r: r, size: size, lim: lim, heaps: map[uint64][]byte{}}
+	f := &file{r: r, size: size, lim: lim, heaps: map[uint64]map[uint16][]byte{}}
 	root, err := f.superblock()
 	if err != nil {
 		return nil, err
@@ -700,6 +701,7 @@ func (f *file) attribute(b []byte) (Attribute, error) {
 		return Attribute{}, fmt.Errorf("attribute %q: %w", a.Name, err)
 	}
 	data := b[c.i:]
+	acc := &values{a: &a, keep: f.lim.MaxValueBytes}
 	switch {
 	case dt.class == classString:
 		a.Class = "string"
@@ -711,7 +713,9 @@ func (f *file) attribute(b []byte) (Attribute, error) {
 		}
 		for i := int64(0); i < n; i++ {
 			s := data[i*int64(dt.size) : (i+1)*int64(dt.size)]
-			a.add(fixedString(s, dt.padding), f.lim.MaxValueBytes)
+			if !acc.add(fixedString(s, dt.padding)) {
+				break
+			}
 		}
 	case dt.class == classVlen && dt.vlenStr:
 		a.Class = "vlen-string"
@@ -728,34 +732,48 @@ func (f *file) attribute(b []byte) (Attribute, error) {
 			if err != nil {
 				return Attribute{}, fmt.Errorf("attribute %q: %w", a.Name, err)
 			}
-			a.add(s, f.lim.MaxValueBytes)
+			if !acc.add(s) {
+				break
+			}
 		}
 	default:
 		return a, nil
 	}
+	a.Value = acc.sb.String()
 	if !simple {
 		a.Values = nil
 	}
 	return a, nil
 }
 
-// add appends one string element, keeping Value within keep bytes.
-func (a *Attribute) add(s string, keep int) {
-	a.Values = append(a.Values, s)
-	if len(a.Values) > 1 {
-		if len(a.Value) < keep {
-			a.Value += "\n"
-		}
-	}
-	room := keep - len(a.Value)
-	if room < 0 {
-		room = 0
+// values accumulates the elements of one attribute within keep bytes in
+// total (Value and Values share the budget).
+type values struct {
+	a    *Attribute
+	sb   strings.Builder
+	keep int
+	used int
+}
+
+// add appends one element; it returns false once the budget is spent, so
+// the caller stops reading elements.
+func (v *values) add(s string) bool {
+	room := v.keep - v.used
+	if room <= 0 {
+		v.a.Truncated = true
+		return false
 	}
 	if len(s) > room {
 		s = s[:room]
-		a.Truncated = true
+		v.a.Truncated = true
 	}
-	a.Value += s
+	if v.sb.Len() > 0 || len(v.a.Values) > 0 {
+		v.sb.WriteByte('\n')
+	}
+	v.sb.WriteString(s)
+	v.a.Values = append(v.a.Values, s)
+	v.used += len(s) + 1
+	return !v.a.Truncated
 }
 
 func fixedString(b []byte, padding int) string {
@@ -768,69 +786,88 @@ func fixedString(b []byte, padding int) string {
 	return string(b)
 }
 
-// heapObject returns object idx of the global heap collection at addr. A
-// zero address with index 0 is HDF5's empty (NULL) string.
+// heapObject returns object idx of the global heap collection at addr,
+// cut to want bytes. A zero address with index 0 is HDF5's empty (NULL)
+// string. Each collection is read and indexed once.
 func (f *file) heapObject(addr uint64, idx uint32, want uint32) (string, error) {
 	if addr == 0 && idx == 0 {
 		return "", nil
 	}
-	coll, ok := f.heaps[addr]
+	objs, ok := f.heaps[addr]
 	if !ok {
-		off, err := f.abs(addr, "global heap collection")
-		if err != nil {
+		var err error
+		if objs, err = f.collection(addr); err != nil {
 			return "", err
 		}
-		h, err := f.read(off, int64(8+f.lenSz))
-		if err != nil {
-			return "", fmt.Errorf("global heap: %w", err)
-		}
-		if string(h[:4]) != "GCOL" {
-			return "", malformed("global heap collection at %d lacks its GCOL signature", off)
-		}
-		c := cursor{b: h[8:]}
-		size := c.uint(f.lenSz)
-		if size < uint64(8+f.lenSz) {
-			return "", malformed("global heap collection of %d bytes", size)
-		}
-		if size > uint64(f.lim.MaxHeapBytes) {
-			return "", &safeio.LimitError{Limit: "MaxHeapBytes", Value: f.lim.MaxHeapBytes, Detail: fmt.Sprintf("collection of %d bytes", size)}
-		}
-		if int64(size) > f.lim.MaxHeapTotal-f.heapB {
-			return "", &safeio.LimitError{Limit: "MaxHeapTotal", Value: f.lim.MaxHeapTotal}
-		}
-		// A collection may extend past the end of the file when it is the
-		// last thing in it; read only what is there.
-		n := int64(size)
-		if n > f.size-off {
-			n = f.size - off
-		}
-		f.heapB += n
-		coll, err = f.read(off, n)
-		if err != nil {
-			return "", fmt.Errorf("global heap: %w", err)
-		}
-		f.heaps[addr] = coll
+		f.heaps[addr] = objs
 	}
-	c := cursor{b: coll, i: 8 + f.lenSz}
+	if idx > 0xffff {
+		return "", malformed("global heap object index %d", idx)
+	}
+	data, ok := objs[uint16(idx)]
+	if !ok {
+		return "", malformed("global heap object %d not found in the collection at %d", idx, addr)
+	}
+	if uint64(want) < uint64(len(data)) {
+		data = data[:want]
+	}
+	return string(data), nil
+}
+
+// collection reads the global heap collection at addr and indexes its
+// objects.
+func (f *file) collection(addr uint64) (map[uint16][]byte, error) {
+	off, err := f.abs(addr, "global heap collection")
+	if err != nil {
+		return nil, err
+	}
+	h, err := f.read(off, int64(8+f.lenSz))
+	if err != nil {
+		return nil, fmt.Errorf("global heap: %w", err)
+	}
+	if string(h[:4]) != "GCOL" {
+		return nil, malformed("global heap collection at %d lacks its GCOL signature", off)
+	}
+	c := cursor{b: h[8:]}
+	size := c.uint(f.lenSz)
+	if size < uint64(8+f.lenSz) {
+		return nil, malformed("global heap collection of %d bytes", size)
+	}
+	if size > uint64(f.lim.MaxHeapBytes) {
+		return nil, &safeio.LimitError{Limit: "MaxHeapBytes", Value: f.lim.MaxHeapBytes, Detail: fmt.Sprintf("collection of %d bytes", size)}
+	}
+	// A collection may extend past the end of the file when it is the last
+	// thing in it; read only what is there.
+	n := int64(size)
+	if n > f.size-off {
+		n = f.size - off
+	}
+	if n > f.lim.MaxHeapTotal-f.heapB {
+		return nil, &safeio.LimitError{Limit: "MaxHeapTotal", Value: f.lim.MaxHeapTotal}
+	}
+	f.heapB += n
+	coll, err := f.read(off, n)
+	if err != nil {
+		return nil, fmt.Errorf("global heap: %w", err)
+	}
+	objs := map[uint16][]byte{}
+	c = cursor{b: coll, i: 8 + f.lenSz}
 	for c.left() >= 8+f.lenSz {
 		i := c.u16()
 		c.u16() // reference count
 		c.take(4)
-		n := c.uint(f.lenSz)
+		sz := c.uint(f.lenSz)
 		if i == 0 {
 			break // free space: the rest of the collection
 		}
-		if n > uint64(c.left()) {
-			return "", malformed("global heap object %d of %d bytes runs past its collection", i, n)
+		if sz > uint64(c.left()) {
+			return nil, malformed("global heap object %d of %d bytes runs past its collection", i, sz)
 		}
-		data := c.take(int(n))
-		if uint32(i) == idx {
-			if uint64(want) < uint64(len(data)) {
-				data = data[:want]
-			}
-			return string(data), nil
+		if _, dup := objs[i]; dup {
+			return nil, malformed("global heap object %d appears twice in the collection at %d", i, addr)
 		}
-		c.take(min(pad8(int(n))-int(n), c.left()))
+		objs[i] = c.take(int(sz))
+		c.take(min(pad8(int(sz))-int(sz), c.left()))
 	}
-	return "", malformed("global heap object %d not found in the collection at %d", idx, addr)
+	return objs, nil
 }
