@@ -512,3 +512,30 @@ func tfSubmodule(top string) bool {
 	}
 	return false
 }
+
+// KerasChecker checks Keras configs. The engine hands it an Artifact of
+// kind KindKeras (Text: config.json of a .keras zip, Name: "config.json")
+// or KindKerasH5 (Text: a model_config or training_config attribute read
+// with format/hdf5, Name: "model_config attribute" …).
+type KerasChecker struct{}
+
+// Name implements Checker.
+func (KerasChecker) Name() string { return "keras" }
+
+// Accepts implements Checker.
+func (KerasChecker) Accepts(kind string) bool { return kind == KindKeras || kind == KindKerasH5 }
+
+// Rules implements Checker.
+func (KerasChecker) Rules() []finding.Rule { return KerasRules() }
+
+// Check implements Checker.
+func (KerasChecker) Check(a *Artifact) []finding.Finding {
+	src := a.Name
+	if src == "" {
+		src = "config.json"
+		if a.Kind == KindKerasH5 {
+			src = "model_config attribute"
+		}
+	}
+	return CheckKerasConfig(a.Loc, src, a.Text)
+}

@@ -248,3 +248,14 @@ func FuzzCheckKerasConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestKerasChecker(t *testing.T) {
+	var c Checker = KerasChecker{}
+	if !c.Accepts(KindKeras) || !c.Accepts(KindKerasH5) || c.Accepts("pickle") {
+		t.Fatal("Accepts")
+	}
+	fs := c.Check(&Artifact{Kind: KindKerasH5, Text: []byte(`{"module":"os","class_name":"system","config":{}}`)})
+	if len(fs) == 0 || fs[0].Severity != finding.Critical || !strings.Contains(fs[0].Message, "CVE-2025-9905") {
+		t.Fatalf("got %v", fs)
+	}
+}
