@@ -21,7 +21,14 @@ func analyze(src []byte, lim Limits, level int) (*Module, error) {
 	if n := len(toks); n > 0 {
 		m.Lines = toks[n-1].Line
 	}
-	var sig []Token
+	sig := toks[:0:0]
+	n := 0
+	for _, t := range toks {
+		if t.Kind != Comment && t.Kind != NL && t.Kind != ErrorToken {
+			n++
+		}
+	}
+	sig = make([]Token, 0, n)
 	for _, t := range toks {
 		if t.Err != "" && len(m.Errors) < 20 {
 			m.Errors = append(m.Errors, fmt.Sprintf("line %d: %s", t.Line, t.Err))
@@ -32,7 +39,7 @@ func analyze(src []byte, lim Limits, level int) (*Module, error) {
 		}
 		sig = append(sig, t)
 	}
-	p := &parser{toks: sig, mod: m, lim: lim, level: level, vars: map[string]*expr{}, defined: map[string]bool{}, absorbed: map[int]bool{}}
+	p := &parser{toks: sig, mod: m, lim: lim, level: level, vars: map[string]*expr{}, defined: map[string]bool{}, absorbed: map[int]bool{}, budget: 4 * lim.MaxDecoded}
 	p.file()
 	// exec(compile(payload)) is one chain: drop the compile's own record.
 	kept := m.Obfuscated[:0]
@@ -72,6 +79,7 @@ type parser struct {
 
 	obfCall  []int        // call index of each Obfuscated entry
 	absorbed map[int]bool // compile calls that an outer exec/eval chain includes
+	budget   int          // bytes that constant folding and decoding may still produce
 }
 
 func (p *parser) peek() Token {

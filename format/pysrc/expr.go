@@ -161,7 +161,7 @@ func (p *parser) postfix() *expr {
 			if p.isOp(":") && p.peekAt(1).Kind == Op && p.peekAt(1).Text == ":" && p.peekAt(2).Kind == Op && p.peekAt(2).Text == "-" &&
 				p.peekAt(3).Kind == Number && p.peekAt(3).Text == "1" && p.peekAt(4).Kind == Op && p.peekAt(4).Text == "]" {
 				p.i += 5
-				if e.const_ {
+				if e.const_ && p.spend(len(e.val)) {
 					e = reversed(e)
 				} else {
 					e = &expr{kind: eOther, tok: e.tok}
@@ -302,10 +302,25 @@ func (p *parser) items(closer string) (items []*expr, kws []kwarg, comma bool) {
 	}
 }
 
+// maxArgConst bounds the constant value kept for each call argument.
+const maxArgConst = 4096
+
+// spend takes n bytes from the folding budget (four times MaxDecoded per
+// file), so that folding stays linear: a = a + a on every line stops
+// folding instead of copying megabytes per line.
+func (p *parser) spend(n int) bool {
+	if p.budget < n {
+		p.budget = 0
+		return false
+	}
+	p.budget -= n
+	return true
+}
+
 // fold folds a + b when both are constants.
 func (p *parser) fold(a, b *expr) *expr {
 	a, b = p.value(a, 0), p.value(b, 0)
-	if !a.const_ || !b.const_ || len(a.val)+len(b.val) > p.lim.MaxDecoded {
+	if !a.const_ || !b.const_ || len(a.val)+len(b.val) > p.lim.MaxDecoded || !p.spend(len(b.val)+boolInt(!a.owned)*len(a.val)) {
 		return &expr{kind: eOther, tok: a.tok}
 	}
 	if a.owned {
@@ -464,11 +479,11 @@ func (p *parser) render(e *expr, depth int) string {
 }
 
 func quote(v []byte, isBytes bool, max int) string {
-	s := string(v)
 	cut := false
-	if len(s) > max {
-		s, cut = s[:max], true
+	if len(v) > max {
+		v, cut = v[:max], true
 	}
+	s := string(v)
 	q := strconv.Quote(s)
 	q = "'" + strings.ReplaceAll(q[1:len(q)-1], `\"`, `"`) + "'"
 	if cut {
@@ -493,7 +508,7 @@ func (p *parser) recordCall(c *expr) {
 	for _, a := range c.args {
 		v := p.value(a, 0)
 		if v.const_ {
-			s := string(v.val)
+			s := string(v.val[:min(len(v.val), maxArgConst)])
 			call.consts = append(call.consts, &s)
 			call.Args = append(call.Args, quote(v.val, v.isBytes, 200))
 		} else {
@@ -508,7 +523,7 @@ func (p *parser) recordCall(c *expr) {
 		}
 		v := p.value(k.v, 0)
 		if v.const_ {
-			call.kwConsts[k.name] = string(v.val)
+			call.kwConsts[k.name] = string(v.val[:min(len(v.val), maxArgConst)])
 			call.Keywords[k.name] = quote(v.val, v.isBytes, 200)
 		} else {
 			call.Keywords[k.name] = p.render(k.v, 0)
@@ -536,7 +551,7 @@ func (p *parser) foldCall(c *expr, fn string) {
 		return v.val, v.const_
 	}
 	set := func(v []byte, isBytes bool) {
-		if len(v) <= p.lim.MaxDecoded {
+		if len(v) <= p.lim.MaxDecoded && p.spend(len(v)) {
 			c.const_, c.val, c.owned, c.isBytes = true, v, true, isBytes
 		}
 	}
@@ -710,4 +725,11 @@ func isDownload(fn string) bool {
 		}
 	}
 	return false
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

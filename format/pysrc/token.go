@@ -112,6 +112,8 @@ func Tokenize(src []byte, lim Limits) ([]Token, error) {
 		cut = limitErr("MaxBytes", lim.MaxBytes, "source cut off")
 	}
 	t := &tokenizer{s: string(src), lim: lim}
+	// About one token per 5 bytes of real code: avoids regrowing the slice.
+	t.toks = make([]Token, 0, min(len(src)/5+16, lim.MaxTokens))
 	t.run()
 	if t.err != nil {
 		return t.toks, t.err
