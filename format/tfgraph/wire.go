@@ -42,7 +42,9 @@ type wire struct {
 }
 
 func newWire(ra io.ReaderAt, size int64) *wire {
-	return &wire{ra: ra, size: size, buf: make([]byte, 0, windowSize)}
+	// A small file gets a small window: fuzzing and small graphs parse
+	// without allocating 64 KiB each.
+	return &wire{ra: ra, size: size, buf: make([]byte, 0, max(0, min(windowSize, size)))}
 }
 
 // load makes the window start at off and hold up to windowSize bytes.

@@ -72,7 +72,7 @@ func (b *buffer) at(off, n int64) ([]byte, error) {
 		slot = b.clock
 		b.clock = (b.clock + 1) % pages
 		if b.data[slot] == nil {
-			b.data[slot] = make([]byte, pageSize)
+			b.data[slot] = make([]byte, min(pageSize, b.size))
 		}
 		start := pn * pageSize
 		w := min(pageSize, b.size-start)
