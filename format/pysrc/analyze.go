@@ -80,6 +80,7 @@ type parser struct {
 	obfCall  []int        // call index of each Obfuscated entry
 	absorbed map[int]bool // compile calls that an outer exec/eval chain includes
 	budget   int          // bytes that constant folding and decoding may still produce
+	steps    int          // resolve steps for the current call
 }
 
 func (p *parser) peek() Token {

@@ -362,7 +362,8 @@ var builtinNames = map[string]bool{
 // resolve returns the dotted name e stands for and the origin of its first
 // component ("import", "builtin", "local"), or "" when it has none.
 func (p *parser) resolve(e *expr, depth int) (string, string) {
-	if e == nil || depth > 32 {
+	p.steps++
+	if e == nil || depth > 32 || p.steps > 4096 {
 		return "", ""
 	}
 	switch e.kind {
@@ -499,6 +500,7 @@ func quote(v []byte, isBytes bool, max int) string {
 // decoders of constants, .decode()) and recognises exec chains.
 func (p *parser) recordCall(c *expr) {
 	callee := p.render(c.x, 0)
+	p.steps = 0 // resolve follows variables: bound its work per call
 	resolved, origin := p.resolve(c.x, 0)
 	tok := p.toks[c.tok]
 	call := Call{
