@@ -144,6 +144,16 @@ func (s *session) zip(b blob) string {
 	for _, t := range tensors {
 		s.emit(t)
 	}
+	if kind == "keras" {
+		if e, ok := byName["config.json"]; ok {
+			if r, err := a.Open(e); err == nil {
+				s.kerasConfig(b.loc.Child(e.Name), safeio.LimitReader(r, s.opt.Limits.MaxMemberBytes, "MaxMemberBytes"))
+				r.Close()
+			} else {
+				s.fail(b.loc.Child(e.Name), err)
+			}
+		}
+	}
 	s.emit(art)
 	return kind
 }
@@ -236,7 +246,7 @@ func zipKind(a *zipx.Archive) string {
 			code++
 		case strings.HasSuffix(base, ".npy"):
 			npyN++
-		case base == "config.json" || base == "metadata.json":
+		case e.Name == "config.json" || e.Name == "metadata.json":
 			keras++
 		}
 	}
@@ -247,6 +257,8 @@ func zipKind(a *zipx.Archive) string {
 		return "pytorch-zip"
 	case npyN > 0 && npyN == len(a.Entries):
 		return "npz"
+	case keras == 2:
+		return "keras"
 	}
 	return "zip"
 }

@@ -15,10 +15,12 @@ import (
 	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/format/compress"
 	"github.com/aigis-sec/aigis/format/gguf"
+	"github.com/aigis-sec/aigis/format/hdf5"
 	"github.com/aigis-sec/aigis/format/npy"
 	"github.com/aigis-sec/aigis/format/onnx"
 	"github.com/aigis-sec/aigis/format/pickle"
 	"github.com/aigis-sec/aigis/format/safetensors"
+	"github.com/aigis-sec/aigis/format/tflite"
 	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/aigis-sec/aigis/scan/checks"
 )
@@ -144,6 +146,10 @@ func (s *session) blob(b blob) string {
 		return s.npy(b)
 	case gguf.Sniff(head):
 		return s.gguf(b)
+	case tflite.Sniff(head):
+		return s.tflite(b)
+	case hdf5.Sniff(head):
+		return s.hdf5(b)
 	}
 	// A safetensors header can begin with bytes that are pickle opcodes:
 	// a file that reads as both is analysed as both (polyglots).
@@ -168,6 +174,9 @@ func (s *session) blob(b blob) string {
 	}
 	if c, ok := compress.Sniff(head); ok {
 		return s.decompress(b, c)
+	}
+	if k, ok := tfKind(b.loc, head); ok {
+		return s.tfgraph(b, k)
 	}
 	if onnx.Sniff(head) {
 		return s.onnx(b)

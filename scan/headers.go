@@ -11,8 +11,11 @@ import (
 
 	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/format/gguf"
+	"github.com/aigis-sec/aigis/format/hdf5"
 	"github.com/aigis-sec/aigis/format/onnx"
 	"github.com/aigis-sec/aigis/format/safetensors"
+	"github.com/aigis-sec/aigis/format/tfgraph"
+	"github.com/aigis-sec/aigis/format/tflite"
 	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/aigis-sec/aigis/scan/checks"
 )
@@ -193,4 +196,118 @@ func (s *session) shardIndex(b blob) string {
 	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindShardIndex, Model: idx,
 		Problems: safetensors.CheckIndex(idx, present, shards)})
 	return "safetensors-index"
+}
+
+func (s *session) tflite(b blob) string {
+	ra, size, cleanup, ok := s.randomAccess(b)
+	if !ok {
+		return "tflite"
+	}
+	defer cleanup()
+	m, err := tflite.Parse(ra, size, tflite.DefaultLimits())
+	if m != nil {
+		s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindTFLite, Model: m})
+	}
+	if err != nil {
+		s.fail(b.loc, fmt.Errorf("tflite: %w", err))
+	}
+	return "tflite"
+}
+
+// tfgraph reads a SavedModel, a frozen GraphDef or keras_metadata.pb.
+func (s *session) tfgraph(b blob, kind string) string {
+	ra, size, cleanup, ok := s.randomAccess(b)
+	if !ok {
+		return kind
+	}
+	defer cleanup()
+	if kind == "keras-metadata" {
+		km, err := tfgraph.ParseKerasMetadata(ra, size, tfgraph.DefaultLimits())
+		if km != nil {
+			s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindKerasMetadata, Model: km})
+		}
+		if err != nil {
+			s.fail(b.loc, fmt.Errorf("keras_metadata.pb: %w", err))
+		}
+		return kind
+	}
+	parse := tfgraph.Parse
+	if kind == "tf-savedmodel" {
+		parse = tfgraph.ParseSavedModel
+	}
+	g, err := parse(ra, size, tfgraph.DefaultLimits())
+	if g != nil {
+		s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindTFGraph, Model: g})
+	}
+	if err != nil {
+		s.fail(b.loc, fmt.Errorf("tensorflow: %w", err))
+	}
+	return kind
+}
+
+// tfKind says how to read a protobuf file of TensorFlow, by content and,
+// for formats without a recognisable start, by name.
+func tfKind(loc finding.Location, head []byte) (string, bool) {
+	base := strings.ToLower(path.Base(filepath.ToSlash(memberOrPath(loc))))
+	switch {
+	case base == "keras_metadata.pb":
+		return "keras-metadata", true
+	case tfgraph.SniffSavedModel(head):
+		return "tf-savedmodel", true
+	case strings.HasSuffix(base, ".pb") && tfgraph.SniffGraphDef(head):
+		return "tf-graphdef", true
+	}
+	return "", false
+}
+
+func memberOrPath(loc finding.Location) string {
+	if loc.Member != "" {
+		if i := strings.LastIndexByte(loc.Member, '!'); i >= 0 {
+			return loc.Member[i+1:]
+		}
+		return loc.Member
+	}
+	return loc.Path
+}
+
+// hdf5 reads the Keras configs stored as root attributes of a legacy .h5
+// model (model_config, training_config). Loading an .h5 ignores safe_mode
+// (CVE-2025-9905), so its config is judged like any other.
+func (s *session) hdf5(b blob) string {
+	ra, size, cleanup, ok := s.randomAccess(b)
+	if !ok {
+		return "hdf5"
+	}
+	defer cleanup()
+	attrs, err := hdf5.ReadRootAttributes(ra, size, hdf5.DefaultLimits())
+	kind := "hdf5"
+	for _, name := range []string{"model_config", "training_config"} {
+		a, ok := attrs[name]
+		if !ok {
+			continue
+		}
+		kind = "keras-h5"
+		s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindKerasConfig, Name: name + " attribute", Text: []byte(a.Value)})
+		if a.Truncated {
+			s.fail(b.loc, fmt.Errorf("hdf5: attribute %s was not read whole", name))
+		}
+	}
+	if err != nil {
+		s.fail(b.loc, fmt.Errorf("hdf5: %w", err))
+	}
+	return kind
+}
+
+// kerasConfig reads config.json of a Keras v3 .keras archive.
+func (s *session) kerasConfig(loc finding.Location, r io.Reader) {
+	text, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
+	if err != nil {
+		s.fail(loc, err)
+		return
+	}
+	if len(text) > maxConfigBytes {
+		s.fail(loc, &safeio.LimitError{Limit: "MaxConfigBytes", Value: maxConfigBytes, Detail: "Keras config not analysed"})
+		return
+	}
+	s.emit(&checks.Artifact{Loc: loc, Kind: checks.KindKerasConfig, Name: "config.json", Text: text})
 }

@@ -77,3 +77,11 @@ type Checker interface {
 	Accepts(kind string) bool
 	Check(a *Artifact) []finding.Finding
 }
+
+// Artifact kinds of TensorFlow and Keras files.
+const (
+	KindTFGraph       = "tf-graph"       // Model is a *tfgraph.Graph
+	KindTFLite        = "tflite"         // Model is a *tflite.Model
+	KindKerasMetadata = "keras-metadata" // Model is a *tfgraph.KerasMetadata
+	KindKerasConfig   = "keras-config"   // Text is a Keras model config; Name says where it was found
+)

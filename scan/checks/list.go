@@ -5,6 +5,8 @@ import (
 	"github.com/aigis-sec/aigis/format/gguf"
 	"github.com/aigis-sec/aigis/format/onnx"
 	"github.com/aigis-sec/aigis/format/safetensors"
+	"github.com/aigis-sec/aigis/format/tfgraph"
+	"github.com/aigis-sec/aigis/format/tflite"
 )
 
 // All is every checker the scan engine runs, in order.
@@ -25,6 +27,18 @@ func All() []Checker {
 		}},
 		funcChecker{"onnx", KindONNX, ONNXRules, func(a *Artifact) []finding.Finding {
 			return CheckONNX(a.Loc, a.Model.(*onnx.Model), a.Resolve)
+		}},
+		funcChecker{"keras", KindKerasConfig, KerasRules, func(a *Artifact) []finding.Finding {
+			return CheckKerasConfig(a.Loc, a.Name, a.Text)
+		}},
+		funcChecker{"tensorflow", KindTFGraph, TensorFlowRules, func(a *Artifact) []finding.Finding {
+			return CheckTFGraph(a.Loc, a.Model.(*tfgraph.Graph))
+		}},
+		funcChecker{"tflite", KindTFLite, func() []finding.Rule { return nil }, func(a *Artifact) []finding.Finding {
+			return CheckTFLite(a.Loc, a.Model.(*tflite.Model))
+		}},
+		funcChecker{"keras-metadata", KindKerasMetadata, func() []finding.Rule { return nil }, func(a *Artifact) []finding.Finding {
+			return CheckKerasMetadata(a.Loc, a.Model.(*tfgraph.KerasMetadata))
 		}},
 		funcChecker{"chat-template", KindTemplate, TemplateRules, func(a *Artifact) []finding.Finding {
 			return CheckTemplate(a.Loc, a.Name, string(a.Text))
