@@ -130,3 +130,93 @@ func BenchmarkScanLargeCheckpoint(b *testing.B) {
 		}
 	}
 }
+
+// sparseFile writes header and then extends the file to size bytes with a
+// hole, so multi-GiB inputs cost little disk.
+func sparseFile(tb testing.TB, path string, header []byte, size int64) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(header); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// safetensorsShard is a shard of n F32 tensors of numel elements each.
+func safetensorsShard(n int, numel int64) ([]byte, int64) {
+	hdr := "{"
+	var off int64
+	for i := 0; i < n; i++ {
+		end := off + numel*4
+		hdr += fmt.Sprintf(`"layers.%d.weight":{"dtype":"F32","shape":[%d],"data_offsets":[%d,%d]},`, i, numel, off, end)
+		off = end
+	}
+	hdr += `"__metadata__":{"format":"pt"}}`
+	for len(hdr)%8 != 0 {
+		hdr += " "
+	}
+	b := binary.LittleEndian.AppendUint64(nil, uint64(len(hdr)))
+	b = append(b, hdr...)
+	return b, int64(len(b)) + off
+}
+
+// ggufFile is a GGUF v3 file of n F32 tensors of numel elements each.
+func ggufFile(n int, numel int64) ([]byte, int64) {
+	var b []byte
+	str := func(s string) { b = binary.LittleEndian.AppendUint64(b, uint64(len(s))); b = append(b, s...) }
+	b = append(b, "GGUF"...)
+	b = binary.LittleEndian.AppendUint32(b, 3)
+	b = binary.LittleEndian.AppendUint64(b, uint64(n))
+	b = binary.LittleEndian.AppendUint64(b, 2)
+	str("general.architecture")
+	b = binary.LittleEndian.AppendUint32(b, 8) // string
+	str("llama")
+	str("general.alignment")
+	b = binary.LittleEndian.AppendUint32(b, 4) // uint32
+	b = binary.LittleEndian.AppendUint32(b, 32)
+	var off int64
+	for i := 0; i < n; i++ {
+		str(fmt.Sprintf("blk.%d.weight", i))
+		b = binary.LittleEndian.AppendUint32(b, 1)
+		b = binary.LittleEndian.AppendUint64(b, uint64(numel))
+		b = binary.LittleEndian.AppendUint32(b, 0) // F32
+		b = binary.LittleEndian.AppendUint64(b, uint64(off))
+		off += numel * 4
+	}
+	for len(b)%32 != 0 {
+		b = append(b, 0)
+	}
+	return b, int64(len(b)) + off
+}
+
+// BenchmarkScanShardedRepo scans a model folder of 4 safetensors shards and
+// a GGUF file, 10 GiB in all: only headers are read.
+func BenchmarkScanShardedRepo(b *testing.B) {
+	dir := b.TempDir()
+	var total int64
+	for i := 0; i < 4; i++ {
+		hdr, size := safetensorsShard(256, 2<<30/256/4)
+		sparseFile(b, filepath.Join(dir, fmt.Sprintf("model-%05d-of-00004.safetensors", i+1)), hdr, size)
+		total += size
+	}
+	hdr, size := ggufFile(512, 2<<30/512/4)
+	sparseFile(b, filepath.Join(dir, "model.Q8_0.gguf"), hdr, size)
+	total += size
+	b.ReportMetric(float64(total)/(1<<30), "GiB")
+	opt := DefaultOptions()
+	opt.HashLimit = 0
+	for b.Loop() {
+		rep, err := Scan(context.Background(), []string{dir}, opt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if max, ok := rep.Max(); ok && max > 0 {
+			b.Fatalf("findings in clean shards: %+v", rep.Findings)
+		}
+	}
+}
