@@ -259,3 +259,22 @@ func TestKerasChecker(t *testing.T) {
 		t.Fatalf("got %v", fs)
 	}
 }
+
+func BenchmarkCheckKerasConfigBig(b *testing.B) {
+	f, err := os.Open("../../testdata/keras/benign_big.h5")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	attrs, err := hdf5.ReadRootAttributes(f, st.Size(), hdf5.DefaultLimits())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := []byte(attrs["model_config"].Value)
+	b.SetBytes(int64(len(cfg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		CheckKerasConfig(finding.Location{Path: "m.h5"}, "model_config attribute", cfg)
+	}
+}
