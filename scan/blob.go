@@ -181,14 +181,8 @@ func (s *session) blob(b blob) string {
 	if onnx.Sniff(head) {
 		return s.onnx(b)
 	}
-	if isShardIndex(b.loc) && isText(head) {
-		return s.shardIndex(b)
-	}
-	if t, ok := isTemplateName(b.loc); ok && isText(head) {
-		return s.template(b, t)
-	}
-	if isYAMLName(b.loc) && isText(head) {
-		return s.config(b)
+	if isText(head) {
+		return s.text(b)
 	}
 	return "unknown"
 }
@@ -221,18 +215,34 @@ func trimPartialRune(b []byte) []byte {
 
 const maxConfigBytes = 4 << 20
 
-func (s *session) config(b blob) string {
-	text, err := io.ReadAll(io.LimitReader(b.reader(), maxConfigBytes+1))
+// text analyses a text file or member: by name, what a loader does with
+// it (a shard index, a chat template, a Hydra config, Python code), and in
+// every case the secrets it leaks.
+func (s *session) text(b blob) string {
+	text, err := io.ReadAll(io.LimitReader(b.reader(), checks.SecretsMaxBytes+1))
 	if err != nil {
 		s.fail(b.loc, err)
-		return "config"
+		return "text"
 	}
-	if len(text) > maxConfigBytes {
-		s.fail(b.loc, &safeio.LimitError{Limit: "MaxConfigBytes", Value: maxConfigBytes, Detail: "config not analysed"})
-		return "config"
+	kind := "text"
+	switch t, isTmpl := isTemplateName(b.loc); {
+	case isShardIndex(b.loc):
+		kind = s.shardIndex(b, text)
+	case isTmpl:
+		kind = s.template(b, t, text)
+	case isYAMLName(b.loc):
+		kind = "config"
+		if len(text) > maxConfigBytes {
+			s.fail(b.loc, &safeio.LimitError{Limit: "MaxConfigBytes", Value: maxConfigBytes, Detail: "config not analysed"})
+		} else {
+			s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindConfig, Text: text})
+		}
+	case isPythonName(b.loc):
+		kind = "python"
+		s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindPython, Name: s.pythonRole(b, text), Text: text})
 	}
-	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindConfig, Text: text})
-	return "config"
+	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindText, Text: text})
+	return kind
 }
 
 // materialize gives random access to a streamed blob, for formats that

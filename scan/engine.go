@@ -93,6 +93,10 @@ func Scan(ctx context.Context, paths []string, opt Options) (*finding.Report, er
 		mu.Lock()
 		rep.Incomplete = append(rep.Incomplete, inc)
 		mu.Unlock()
+	}, func(f finding.Finding) {
+		mu.Lock()
+		rep.Findings = append(rep.Findings, f)
+		mu.Unlock()
 	})
 	close(jobs)
 	wg.Wait()
@@ -155,7 +159,7 @@ func cacheRepoRoot(root string) string {
 // walk sends every regular file below paths to jobs. Links are followed
 // only when they stay inside the folder being walked; a link out of the
 // tree is reported, never read.
-func walk(ctx context.Context, paths []string, maxFiles int, jobs chan<- job, incomplete func(finding.Incomplete)) error {
+func walk(ctx context.Context, paths []string, maxFiles int, jobs chan<- job, incomplete func(finding.Incomplete), found func(finding.Finding)) error {
 	count := 0
 	send := func(j job) bool {
 		count++
@@ -218,7 +222,9 @@ func walk(ctx context.Context, paths []string, maxFiles int, jobs chan<- job, in
 				}
 				abs, _ := filepath.Abs(target)
 				if !within(root, abs) {
-					incomplete(finding.Incomplete{Path: p, Reason: fmt.Sprintf("link to %s, outside the scanned folder: not followed", target)})
+					found(finding.New(checks.RuleLinkOutside, checks.RuleLinkOutside.Severity, finding.Location{Path: p},
+						fmt.Sprintf("link to %s, outside the scanned folder: not followed", target),
+						map[string]string{"target": target}))
 					return nil
 				}
 				if st, err := os.Stat(abs); err != nil || !st.Mode().IsRegular() {

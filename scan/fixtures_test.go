@@ -151,3 +151,40 @@ func TestFormatFixtures(t *testing.T) {
 		}
 	}
 }
+
+// TestModelRepos scans model repositories as a user downloads them: a
+// benign repo with custom model code is below the gate (the code is
+// reported, medium: it runs with trust_remote_code=True), while remote
+// code that runs commands, downloads or decodes payloads, and leaked
+// credentials, fail it.
+func TestModelRepos(t *testing.T) {
+	root := filepath.Join("..", "testdata", "repos")
+	rep, err := Scan(context.Background(), []string{root}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := map[string]finding.Severity{}
+	remote := map[string]bool{}
+	for _, f := range rep.Findings {
+		if f.Severity > worst[f.Path] {
+			worst[f.Path] = f.Severity
+		}
+		if f.RuleID == "python-remote-code" {
+			remote[filepath.Base(f.Path)] = true
+		}
+	}
+	for _, tg := range rep.Targets {
+		base := filepath.Base(tg.Path)
+		inMalicious := strings.Contains(filepath.ToSlash(tg.Path), "/malicious-remote-code/")
+		wantFlag := inMalicious && (strings.HasSuffix(base, ".py") || base == ".env")
+		if got := worst[tg.Path] >= finding.High; got != wantFlag {
+			t.Errorf("%s: flagged=%v, want %v", tg.Path, got, wantFlag)
+		}
+	}
+	// auto_map in config.json names the files transformers imports.
+	for _, f := range []string{"modeling_custom.py", "configuration_custom.py", "modeling_evil.py"} {
+		if !remote[f] {
+			t.Errorf("%s is not reported as remote code", f)
+		}
+	}
+}

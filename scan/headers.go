@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -105,12 +106,7 @@ func isTemplateName(loc finding.Location) (string, bool) {
 	return "", false
 }
 
-func (s *session) template(b blob, kind string) string {
-	text, err := io.ReadAll(io.LimitReader(b.reader(), maxConfigBytes+1))
-	if err != nil {
-		s.fail(b.loc, err)
-		return kind
-	}
+func (s *session) template(b blob, kind string, text []byte) string {
 	if len(text) > maxConfigBytes {
 		s.fail(b.loc, fmt.Errorf("%s larger than %d bytes: not analysed", kind, maxConfigBytes))
 		return kind
@@ -155,12 +151,7 @@ func isShardIndex(loc finding.Location) bool {
 // shardIndex checks a shard index against the shards beside it: every
 // shard it names must be a plain file name present in the folder, and
 // every tensor it maps must be in that shard's header.
-func (s *session) shardIndex(b blob) string {
-	text, err := io.ReadAll(io.LimitReader(b.reader(), safetensors.MaxIndexLen+1))
-	if err != nil {
-		s.fail(b.loc, err)
-		return "safetensors-index"
-	}
+func (s *session) shardIndex(b blob, text []byte) string {
 	idx, err := safetensors.ParseIndex(text)
 	if err != nil {
 		s.fail(b.loc, err)
@@ -310,4 +301,58 @@ func (s *session) kerasConfig(loc finding.Location, r io.Reader) {
 		return
 	}
 	s.emit(&checks.Artifact{Loc: loc, Kind: checks.KindKerasConfig, Name: "config.json", Text: text})
+}
+
+func isPythonName(loc finding.Location) bool {
+	return strings.HasSuffix(strings.ToLower(memberOrPath(loc)), ".py")
+}
+
+// pythonRole says who imports a Python file: code under code/ of a
+// TorchScript archive is compiled by torch.jit.load; a file named by the
+// auto_map of a config.json beside it is imported by transformers with
+// trust_remote_code=True; a file named after its folder is a dataset
+// loading script; anything else runs only if someone runs it.
+func (s *session) pythonRole(b blob, text []byte) string {
+	if b.loc.Member != "" {
+		if strings.Contains("/"+memberOrPath(b.loc), "/code/") {
+			return checks.RoleTorchScript
+		}
+		return checks.RolePython
+	}
+	dir, base := filepath.Split(b.osPath)
+	if b.osPath == "" {
+		return checks.RolePython
+	}
+	for _, cfg := range []string{"config.json", "tokenizer_config.json", "preprocessor_config.json"} {
+		text, err := readSmall(filepath.Join(dir, cfg), maxConfigBytes)
+		if err != nil {
+			continue
+		}
+		for _, f := range checks.AutoMapFiles(text) {
+			if f == base {
+				return checks.RoleRemoteCode
+			}
+		}
+	}
+	if strings.TrimSuffix(base, ".py") == filepath.Base(filepath.Clean(dir)) || isDatasetScript(text) {
+		return checks.RoleDatasetScript
+	}
+	return checks.RolePython
+}
+
+func readSmall(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, max))
+}
+
+// isDatasetScript: a loading script defines a builder class of the
+// datasets library, which load_dataset imports and runs.
+func isDatasetScript(text []byte) bool {
+	return bytes.Contains(text, []byte("datasets")) &&
+		(bytes.Contains(text, []byte("GeneratorBasedBuilder")) || bytes.Contains(text, []byte("ArrowBasedBuilder")) ||
+			bytes.Contains(text, []byte("DatasetBuilder")))
 }

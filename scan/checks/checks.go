@@ -85,3 +85,9 @@ const (
 	KindKerasMetadata = "keras-metadata" // Model is a *tfgraph.KerasMetadata
 	KindKerasConfig   = "keras-config"   // Text is a Keras model config; Name says where it was found
 )
+
+// Artifact kinds of text.
+const (
+	KindPython = "python" // Text is Python source; Name is its role (RoleRemoteCode…)
+	KindText   = "text"   // Text is any text file, searched for secrets
+)

@@ -19,7 +19,7 @@ func (ContainerChecker) Accepts(kind string) bool { return kind == KindContainer
 
 // Rules implements Checker.
 func (ContainerChecker) Rules() []finding.Rule {
-	return []finding.Rule{RuleArchiveTampered, RuleArchivePath, RuleEncrypted, RuleLimit, RuleUnreadable}
+	return []finding.Rule{RuleArchiveTampered, RuleArchivePath, RuleLinkOutside, RuleEncrypted, RuleLimit, RuleUnreadable}
 }
 
 // Path anomalies are reported under their own rule.

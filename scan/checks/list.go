@@ -40,6 +40,12 @@ func All() []Checker {
 		funcChecker{"keras-metadata", KindKerasMetadata, func() []finding.Rule { return nil }, func(a *Artifact) []finding.Finding {
 			return CheckKerasMetadata(a.Loc, a.Model.(*tfgraph.KerasMetadata))
 		}},
+		funcChecker{"python", KindPython, PythonRules, func(a *Artifact) []finding.Finding {
+			return CheckPython(a.Loc, a.Name, a.Text)
+		}},
+		funcChecker{"secrets", KindText, SecretRules, func(a *Artifact) []finding.Finding {
+			return CheckSecrets(a.Loc, a.Text)
+		}},
 		funcChecker{"chat-template", KindTemplate, TemplateRules, func(a *Artifact) []finding.Finding {
 			return CheckTemplate(a.Loc, a.Name, string(a.Text))
 		}},

@@ -99,6 +99,12 @@ var (
 		Description: "A member name is absolute or climbs out with '..' (tar slip, zip slip): extracting the archive overwrites files elsewhere.",
 		ATLAS:       []string{atlasSupplyChainModel}, Remediation: "Do not extract this archive; if you must, use an extractor that rejects such names.",
 	}
+	RuleLinkOutside = finding.Rule{
+		ID: "link-outside-tree", Severity: finding.High,
+		Title:       "A link points outside the scanned folder",
+		Description: "A symbolic link in a model repository or archive leads outside it: loading the model reads (or writing it overwrites) a file the repository does not contain, such as a credential or a system file. aigis does not follow it.",
+		ATLAS:       []string{atlasSupplyChainModel}, Remediation: "Do not load the model from this folder; replace the link with the file it should contain, or remove it.",
+	}
 	RuleEncrypted = finding.Rule{
 		ID: "archive-encrypted", Severity: finding.Medium,
 		Title:       "An encrypted member cannot be scanned",
