@@ -93,10 +93,10 @@ var (
 		ATLAS:       pyAtlas, Remediation: "Find out which native library provides the custom operators and whether you trust it; load the archive in a sandbox.",
 	}
 	RuleTorchScriptCode = finding.Rule{
-		ID: "torchscript-code", Severity: finding.Info,
-		Title:       "TorchScript code",
-		Description: "The code that torch.jit.load compiles: PyTorch's restricted language, which cannot reach the operating system by itself.",
-		ATLAS:       []string{atlasSupplyChainModel}, Remediation: "No action needed.",
+		ID: "torchscript-code", Severity: finding.Medium,
+		Title:       "TorchScript code runs when the archive is loaded",
+		Description: "The code that torch.jit.load compiles and runs. TorchScript is a restricted language that cannot reach the operating system by itself, but custom operators it calls can, and torch.load(weights_only=True) dispatches such archives to torch.jit.load before torch 2.6 (CVE-2025-32434).",
+		ATLAS:       []string{atlasSupplyChainModel, atlasUserExecMalicious}, Remediation: "Load TorchScript archives only from publishers you trust, with torch >= 2.6; prefer safetensors weights.",
 	}
 )
 

@@ -177,7 +177,7 @@ def forward(self: __torch__.M, x: Tensor) -> Tensor:
 	for _, f := range fs {
 		got = append(got, f.Severity.String()+" "+f.RuleID+" "+f.Evidence["callable"])
 	}
-	want := []string{"high torchscript-custom-op ops.evil_lib.run_payload", "info torchscript-code "}
+	want := []string{"high torchscript-custom-op ops.evil_lib.run_payload", "medium torchscript-code "}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
