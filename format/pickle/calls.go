@@ -126,6 +126,16 @@ func (m *machine) record(off int64, op string, idx int, callee string, args Valu
 	m.res.Calls = append(m.res.Calls, CallRecord{Offset: off, Op: op, Import: idx, Callee: callee, Args: ArgsSummary(args), Via: via, ArgValues: args})
 }
 
+// resolvedCall marks the last recorded call as one whose target the
+// interpreter resolved statically (getattr with a constant name on a
+// looked-up name, import_module of a constant…): the target is judged
+// instead of the resolver.
+func (m *machine) resolvedCall() {
+	if n := len(m.res.Calls); n > 0 {
+		m.res.Calls[n-1].Resolved = true
+	}
+}
+
 // attr is an attribute of an object made at load time.
 type attr struct {
 	obj  Value
@@ -215,10 +225,17 @@ func (m *machine) model(c *Call, g Global, args Value) Value {
 		}
 	case "builtins.getattr":
 		if s, ok := strArg(args, 1); ok {
-			return m.attribute(c.Offset, t[0], s, "builtins.getattr")
+			v := m.attribute(c.Offset, t[0], s, "builtins.getattr")
+			if g, isG := v.(Global); isG && g.Module != "" {
+				m.resolvedCall()
+			}
+			return v
 		}
 	case "builtins.__import__", "importlib.import_module", "importlib.__import__":
 		if s, ok := strArg(args, 0); ok {
+			// Importing runs the module's code: the module is judged too.
+			m.importName(s, "", c.Offset, name)
+			m.resolvedCall()
 			return Module{Name: s}
 		}
 	case "pkgutil.resolve_name", "pydoc.locate", "pydoc.pipes", "importlib.util.resolve_name":
@@ -229,7 +246,9 @@ func (m *machine) model(c *Call, g Global, args Value) Value {
 			} else if i := strings.LastIndexByte(s, '.'); i >= 0 {
 				mod, attrName = s[:i], s[i+1:]
 			}
+			m.resolvedCall()
 			if attrName == "" {
+				m.importName(mod, "", c.Offset, name)
 				return Module{Name: mod}
 			}
 			return m.importName(mod, attrName, c.Offset, name)

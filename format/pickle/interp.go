@@ -97,6 +97,9 @@ func (i Import) Qualified() string {
 	if i.Module == "" {
 		return i.Name
 	}
+	if i.Name == "" {
+		return i.Module
+	}
 	return i.Module + "." + i.Name
 }
 
@@ -111,6 +114,10 @@ type CallRecord struct {
 	Args   string `json:"args"`
 	// Via names the wrapper the call goes through (functools.partial…).
 	Via string `json:"via,omitempty"`
+	// Resolved is set when the interpreter resolved what this call reaches
+	// (builtins.getattr(cls, "NAME"), importlib.import_module("x")…); the
+	// name reached is in Imports.
+	Resolved bool `json:"resolved,omitempty"`
 	// ArgValues are the arguments as the interpreter holds them, for
 	// checks that need their structure (tensor shapes and strides).
 	ArgValues Value `json:"-"`

@@ -291,3 +291,25 @@ func TestSniff(t *testing.T) {
 		}
 	}
 }
+
+// getattr with a constant name on a looked-up class is resolved: the
+// attribute reached is an import of its own, and the call says so, so
+// policy can judge the target instead of the resolver (enum members).
+func TestResolvedGetattr(t *testing.T) {
+	in := new(pb).proto(4).global("builtins", "getattr").global("mylib", "Color").str("RED").tuple2().reduce().stop().b
+	r := interpret(in)
+	if diff := cmp.Diff([]string{"builtins.getattr", "mylib.Color", "mylib.Color.RED"}, imported(r)); diff != "" {
+		t.Errorf("imports (-want +got):\n%s", diff)
+	}
+	if len(r.Calls) != 1 || !r.Calls[0].Resolved {
+		t.Errorf("calls = %+v, want one resolved getattr", r.Calls)
+	}
+	// A name computed at load time is not resolved.
+	in = new(pb).proto(4).global("builtins", "getattr").global("mylib", "Color").call("builtins", "str", "RED").tuple2().reduce().stop().b
+	r = interpret(in)
+	for _, c := range r.Calls {
+		if c.Callee == "builtins.getattr" && c.Resolved {
+			t.Error("getattr with a computed name marked resolved")
+		}
+	}
+}

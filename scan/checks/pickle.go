@@ -37,11 +37,16 @@ func (PickleChecker) Check(a *Artifact) []finding.Finding {
 		prefix = "in a pickle passed to " + a.Nested + ": "
 	}
 
-	// The first call of each import, for the evidence.
+	// The first call of each import, for the evidence; and whether every
+	// call of it was resolved statically.
 	firstCall := map[int]pickle.CallRecord{}
+	unresolvedCall := map[int]bool{}
 	for _, c := range res.Calls {
 		if c.Import < 0 {
 			continue
+		}
+		if !c.Resolved && c.Op != "BUILD" {
+			unresolvedCall[c.Import] = true
 		}
 		if _, ok := firstCall[c.Import]; !ok || (firstCall[c.Import].Op == "BUILD" && c.Op != "BUILD") {
 			firstCall[c.Import] = c
@@ -56,11 +61,13 @@ func (PickleChecker) Check(a *Artifact) []finding.Finding {
 		} else {
 			v = Judge(imp.Module, imp.Name)
 		}
-		if v.Allowed {
+		call, called := firstCall[i]
+		if v.Allowed || (v.Rule.ID == RulePickleResolver.ID && imp.Resolved && called && !unresolvedCall[i]) {
+			// A resolver whose every use was resolved: what it reached is
+			// judged on its own (getattr(SomeEnum, "MEMBER") pickles enums).
 			continue
 		}
 		clean = false
-		call, called := firstCall[i]
 		key := v.Canonical + "\x00" + call.Args
 		if seen[key] {
 			continue
@@ -96,6 +103,9 @@ func (PickleChecker) Check(a *Artifact) []finding.Finding {
 		}
 		if v.Canonical != name && imp.Resolved {
 			msg += fmt.Sprintf(" (%s)", v.Canonical)
+		}
+		if strings.Contains(imp.Op, ".") {
+			msg += " (reached through " + imp.Op + ")"
 		}
 		if v.Why != "" && imp.Resolved {
 			msg += ": " + v.Why

@@ -212,7 +212,9 @@ var denyList = []denyEntry{
 	{"socket", catNetwork, "opens connections"},
 	{"_socket", catNetwork, "opens connections"},
 	{"ssl", catNetwork, "ssl.get_server_certificate connects out (picklescan dns_exfiltration)"},
-	{"http", catNetwork, "opens HTTP connections or servers"},
+	{"http.client", catNetwork, "opens HTTP connections"},
+	{"http.server", catNetwork, "starts HTTP servers"},
+	{"http.cookiejar", catNetwork, "reads and writes cookie files"},
 	{"urllib.request", catNetwork, "urlopen fetches a URL (picklescan urllib_request_urlopen)"},
 	{"ftplib", catNetwork, "opens FTP connections"},
 	{"smtplib", catNetwork, "sends mail"},
@@ -289,6 +291,12 @@ var allowList = map[string]string{
 	"re._compile":                            "compiled regular expressions",
 	"codecs.encode":                          "how protocol 2 pickles bytes",
 	"functools.partial":                      "the wrapped callable is judged on its own",
+	"operator.getitem":                       "typing generics pickle as getitem(typing.List, int)",
+	"operator.or_":                           "combined enum flags pickle as or_(A, B)",
+	"operator.and_":                          "combined enum flags",
+	"operator.xor":                           "combined enum flags",
+	"operator.invert":                        "inverted enum flags",
+	"re.RegexFlag":                           "regular expression flags",
 	"array.array":                            "array",
 	"array._array_reconstructor":             "array",
 	"zoneinfo.ZoneInfo._unpickle":            "time zone",
@@ -425,6 +433,7 @@ var classNamespaces = []string{
 	"lightgbm.sklearn",
 	"catboost.core",
 	"transformers.tokenization_utils_base",
+	"typing", // special forms (Any, List, Union…); its functions (get_type_hints evaluates strings) are not classes
 }
 
 // moduleAliases map a module name to the module a real load gets: C
@@ -570,6 +579,9 @@ func Judge(module, name string) Verdict {
 	if why, ok := allowList[q]; ok {
 		return Verdict{Severity: finding.Info, Allowed: true, Why: why, Canonical: q}
 	}
+	if enumMember(q) {
+		return Verdict{Severity: finding.Info, Allowed: true, Why: "member of an allowed enum class", Canonical: q}
+	}
 	if torchScriptClass(q) {
 		return Verdict{Severity: finding.Info, Allowed: true, Why: "TorchScript class compiled from the archive's code/ folder", Canonical: q}
 	}
@@ -625,4 +637,21 @@ func scipySparse(q string) bool {
 		}
 	}
 	return false
+}
+
+// enumMember: Python 3.11+ pickles enum members as getattr(cls, "NAME");
+// an UPPER_CASE attribute of an allowed class is a member, a constant.
+func enumMember(q string) bool {
+	i := strings.LastIndexByte(q, '.')
+	if i < 0 {
+		return false
+	}
+	cls, name := q[:i], q[i+1:]
+	if name == "" || strings.HasPrefix(name, "_") || strings.ToUpper(name) != name || strings.ToLower(name) == name {
+		return false
+	}
+	if _, ok := allowList[cls]; ok {
+		return true
+	}
+	return inClassNamespace(cls)
 }

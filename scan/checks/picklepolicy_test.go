@@ -49,6 +49,14 @@ func TestJudge(t *testing.T) {
 		// Class namespaces allow classes, not functions or methods.
 		{"sklearn.utils", "helper_function", finding.Medium, false, "pickle-unknown-callable"},
 		{"torch.nn.modules.linear", "Linear.forward", finding.Medium, false, "pickle-unknown-callable"},
+		// What checkpoints of training stacks carry: typing generics, enum
+		// members by name, user classes of the training script.
+		{"typing", "List", finding.Info, true, ""},
+		{"typing", "get_type_hints", finding.High, false, "pickle-stdlib-callable"},
+		{"_operator", "getitem", finding.Info, true, ""},
+		{"re", "RegexFlag.IGNORECASE", finding.Info, true, ""},
+		{"sklearn.utils._tags", "Tag.SOME_MEMBER", finding.Info, true, ""},
+		{"__main__", "Net", finding.Medium, false, "pickle-unknown-callable"},
 		// The deny-list wins over class namespaces.
 		{"torch._dynamo.guards", "GuardBuilder.get", finding.Critical, false, "pickle-code-execution"},
 	}

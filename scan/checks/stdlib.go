@@ -8,7 +8,6 @@ package checks
 // gadgets are mined from the standard library, so the policy fails closed.
 var stdlibModules = map[string]bool{
 	"__future__":                 true,
-	"__main__":                   true,
 	"_abc":                       true,
 	"_aix_support":               true,
 	"_android_support":           true,

@@ -747,6 +747,20 @@ def gen_benign_stdlib():
                f"stdlib containers/values pickled at protocol {p} (sets, frozenset, bytes, "
                "bytearray, OrderedDict, defaultdict, deque, Counter, datetime family, Decimal, "
                "Fraction, UUID, re pattern, range, slice, Ellipsis, NotImplemented)")
+    # Values that training checkpoints and configs carry (omegaconf metadata,
+    # TrainingArguments): typing generics pickle as operator.getitem, enum
+    # and flag members as builtins.getattr(cls, "NAME") since Python 3.11.
+    import typing
+    import enum
+    import re as _re
+    extras = {"types": [typing.List[int], typing.Optional[str], typing.Any,
+                        typing.Dict[str, typing.Any], typing.Tuple[int, ...]],
+              "flags": [_re.IGNORECASE, _re.MULTILINE | _re.DOTALL]}
+    for p in (2, 4):
+        name = f"typing_and_enum_members_p{p}.pkl"
+        write_bytes(d + name, pickle.dumps(extras, protocol=p))
+        benign(d + name, None, f"typing generics and stdlib enum/flag members at protocol {p} "
+               "(operator.getitem, builtins.getattr(cls, NAME))")
     # pure-python pickler (different opcode choices: MEMOIZE everywhere, FRAME)
     buf = io.BytesIO()
     pickle._Pickler(buf, protocol=4).dump(obj)
