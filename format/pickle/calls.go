@@ -253,6 +253,21 @@ func (m *machine) model(c *Call, g Global, args Value) Value {
 			}
 			return m.importName(mod, attrName, c.Offset, name)
 		}
+	case "numpy.core._ufunc_reconstruct", "numpy._core._ufunc_reconstruct":
+		// How ufuncs pickle: _ufunc_reconstruct("numpy", "log1p") imports the
+		// module and returns the attribute — any module, any name.
+		if mod, ok := strArg(args, 0); ok {
+			if attrName, ok := strArg(args, 1); ok {
+				m.resolvedCall()
+				return m.importName(mod, attrName, c.Offset, name)
+			}
+		}
+	case "dill._dill._load_type":
+		// dill pickles built-in types by name: _load_type("NoneType").
+		if tn, ok := strArg(args, 0); ok {
+			m.resolvedCall()
+			return m.importName("types", tn, c.Offset, name)
+		}
 	case "builtins.bytes", "builtins.bytearray":
 		if len(t) > 0 {
 			if b, ok := toBytes(t[0]); ok {

@@ -98,6 +98,9 @@ func TestCallsAreResolved(t *testing.T) {
 			new(pb).proto(2).global("functools", "partial").global("os", "system").str("id").tuple2().reduce().
 				op(opEmptyTuple).reduce().stop().b,
 			[]string{`functools.partial(os.system, "id")`, `os.system("id")`}},
+		{"numpy ufunc reconstructor as a resolver",
+			new(pb).proto(2).call("numpy.core", "_ufunc_reconstruct", "os", "system").str("id").tuple1().reduce().stop().b,
+			[]string{`numpy.core._ufunc_reconstruct("os", "system")`, `os.system("id")`}},
 		{"pkgutil.resolve_name",
 			new(pb).proto(2).call("pkgutil", "resolve_name", "os:system").str("id").tuple1().reduce().stop().b,
 			[]string{`pkgutil.resolve_name("os:system")`, `os.system("id")`}},

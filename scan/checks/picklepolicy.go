@@ -124,6 +124,8 @@ var denyList = []denyEntry{
 	{"numpy.testing._private.utils.runstring", catExec, "executes a string (GHSA-r8g5-cgf2-4m4m)"},
 	{"numpy.f2py", catExec, "crackfortran evaluates expressions (picklescan malicious22)"},
 	{"numpy.distutils", catExec, "exec_command runs commands"},
+	{"numpy.core._ufunc_reconstruct", catResolver, "imports any module and returns any attribute (how ufuncs pickle)"},
+	{"numpy._core._ufunc_reconstruct", catResolver, "imports any module and returns any attribute (how ufuncs pickle)"},
 
 	// PyTorch internals that execute code or load another payload.
 	{"torch._inductor", catExec, "codecache.compile_file compiles and loads code (GHSA-vr7h-p6mm-wpmh)"},
@@ -308,6 +310,9 @@ var allowList = map[string]string{
 	"pathlib.PureWindowsPath":                "path value",
 	"argparse.Namespace":                     "training arguments in fairseq and Lightning checkpoints",
 	"types.SimpleNamespace":                  "namespace value",
+	"types.NoneType":                         "type(None), as dill pickles it",
+	"types.EllipsisType":                     "type(...)",
+	"types.NotImplementedType":               "type(NotImplemented)",
 	"enum.Enum":                              "enum",
 	"ipaddress.IPv4Address":                  "value",
 

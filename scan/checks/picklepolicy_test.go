@@ -57,6 +57,8 @@ func TestJudge(t *testing.T) {
 		{"re", "RegexFlag.IGNORECASE", finding.Info, true, ""},
 		{"sklearn.utils._tags", "Tag.SOME_MEMBER", finding.Info, true, ""},
 		{"__main__", "Net", finding.Medium, false, "pickle-unknown-callable"},
+		{"types", "NoneType", finding.Info, true, ""},
+		{"numpy.core._ufunc_reconstruct", "", finding.High, false, "pickle-dynamic-resolution"},
 		// The deny-list wins over class namespaces.
 		{"torch._dynamo.guards", "GuardBuilder.get", finding.Critical, false, "pickle-code-execution"},
 	}

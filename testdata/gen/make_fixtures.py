@@ -636,6 +636,13 @@ def gen_benign_sklearn():
         joblib.dump(rf, out_path(rel), compress=comp)
         benign(rel, None, f"RandomForestClassifier joblib.dump(compress={comp!r})")
 
+    # A numpy ufunc as a parameter pickles as _ufunc_reconstruct("numpy", "log1p").
+    from sklearn.preprocessing import FunctionTransformer
+    ft = FunctionTransformer(func=np.log1p, inverse_func=np.expm1).fit(np.arange(6.0).reshape(3, 2))
+    write_bytes(d + "function_transformer_ufunc.pkl", pickle.dumps(ft))
+    benign(d + "function_transformer_ufunc.pkl", None,
+           "FunctionTransformer(np.log1p) via pickle: ufuncs pickle through numpy.core._ufunc_reconstruct")
+
     rel = d + "pipeline_protocol2.joblib"
     joblib.dump(models["pipeline"], out_path(rel), protocol=2)
     benign(rel, None, "Pipeline joblib.dump(protocol=2): numpy scalars via _codecs.encode")
@@ -799,6 +806,8 @@ def gen_benign_dill_cloudpickle():
     benign(d + "dill_plain_data.pkl", None, "dill.dumps of plain dict/list/float data")
     write_bytes(d + "dill_ordered_dict.pkl", dill.dumps(collections.OrderedDict(a=[1, 2])))
     benign(d + "dill_ordered_dict.pkl", None, "dill.dumps of an OrderedDict")
+    write_bytes(d + "dill_builtin_types.pkl", dill.dumps({"types": [type(None), type(Ellipsis)]}))
+    benign(d + "dill_builtin_types.pkl", None, "dill.dumps of built-in types (dill._dill._load_type by name)")
     write_bytes(d + "cloudpickle_plain_data.pkl", cloudpickle.dumps(data))
     benign(d + "cloudpickle_plain_data.pkl", None, "cloudpickle.dumps of plain data")
 
