@@ -448,3 +448,20 @@ func TestFromCacheErrors(t *testing.T) {
 		t.Errorf("link outside blobs: %v", err)
 	}
 }
+
+func TestFilesPullRequestRevisionAndWarning(t *testing.T) {
+	repo := tinyRepo()
+	repo.Branch = "refs/pr/1" // sent as refs%2Fpr%2F1
+	srv := hubtest.NewServer(t, map[string]hubtest.Repo{repoID: repo})
+	s, err := (&hub.Client{Endpoint: srv.URL + "/"}).Files(t.Context(), repoID, "refs/pr/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := hub.UnpinnedWarning(repoID, "refs/pr/1", s.Commit)
+	if !strings.Contains(w, "can move") || !strings.Contains(w, repoID+"@"+s.Commit) {
+		t.Errorf("warning %q does not say how to pin", w)
+	}
+	if w := hub.UnpinnedWarning(repoID, s.Commit, s.Commit); w != "" {
+		t.Errorf("pinned revision warned: %q", w)
+	}
+}

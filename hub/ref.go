@@ -111,3 +111,15 @@ func validFilePath(p string) bool {
 	}
 	return true
 }
+
+// UnpinnedWarning returns the warning to show when revision is not a commit
+// id, or "" when it is. commit is what the revision resolved to, if known.
+func UnpinnedWarning(repoID, revision, commit string) string {
+	if IsCommit(revision) {
+		return ""
+	}
+	if IsCommit(commit) {
+		return fmt.Sprintf("%s@%s is a branch or tag, not a commit: it resolves to %s today but can move; pin it as %s@%s", repoID, revision, commit, repoID, commit)
+	}
+	return fmt.Sprintf("%s@%s is a branch or tag, not a commit: it can move; pin a 40-hex commit id", repoID, revision)
+}
