@@ -91,8 +91,7 @@ func Sign(ctx context.Context, modelPath string, opt SignOptions) (*Signed, erro
 	if opt.Key == nil {
 		return nil, errors.New("oms: sign: no private key")
 	}
-	hashFor, err := hashForCurve(opt.Key.Curve)
-	if err != nil {
+	if _, err := hashForCurve(opt.Key.Curve); err != nil {
 		return nil, fmt.Errorf("oms: sign: %w", err)
 	}
 	material := map[string]any{"tlogEntries": []any{}}
@@ -143,7 +142,7 @@ func Sign(ctx context.Context, modelPath string, opt SignOptions) (*Signed, erro
 	if err != nil {
 		return nil, fmt.Errorf("oms: sign: %w", err)
 	}
-	sig, err := ecdsa.SignASN1(rand.Reader, opt.Key, digestOf(hashFor, PAE(PayloadType, payload)))
+	sig, err := signPAE(opt.Key, payload)
 	if err != nil {
 		return nil, fmt.Errorf("oms: sign: %w", err)
 	}
@@ -181,4 +180,13 @@ func insideModel(modelPath, sig string) (string, bool) {
 		return "", false
 	}
 	return filepath.ToSlash(rel), true
+}
+
+// signPAE signs a statement's PAE with the hash the curve calls for.
+func signPAE(key *ecdsa.PrivateKey, payload []byte) ([]byte, error) {
+	h, err := hashForCurve(key.Curve)
+	if err != nil {
+		return nil, err
+	}
+	return ecdsa.SignASN1(rand.Reader, key, digestOf(h, PAE(PayloadType, payload)))
 }
