@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -236,6 +237,15 @@ func (s *session) text(b blob) string {
 			s.fail(b.loc, &safeio.LimitError{Limit: "MaxConfigBytes", Value: maxConfigBytes, Detail: "config not analysed"})
 		} else {
 			s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindConfig, Text: text})
+		}
+	case strings.EqualFold(path.Base(memberOrPath(b.loc)), "config.json"):
+		// transformers records the hub id the model came from.
+		var cfg struct {
+			NameOrPath string `json:"_name_or_path"`
+		}
+		if json.Unmarshal(text, &cfg) == nil && strings.Count(cfg.NameOrPath, "/") == 1 && !strings.HasPrefix(cfg.NameOrPath, "/") &&
+			!strings.HasPrefix(cfg.NameOrPath, ".") {
+			s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindModelID, Name: cfg.NameOrPath, Text: []byte("_name_or_path")})
 		}
 	case isPythonName(b.loc):
 		kind = "python"

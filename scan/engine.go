@@ -213,6 +213,11 @@ func walk(ctx context.Context, paths []string, maxFiles int, jobs chan<- job, in
 			}
 			switch {
 			case d.IsDir():
+				if id, ok := cacheRepoID(d.Name()); ok {
+					for _, f := range modelIDFindings(finding.Location{Path: p}, id, "the cached repository") {
+						found(f)
+					}
+				}
 				return nil
 			case d.Type()&fs.ModeSymlink != 0:
 				target, err := filepath.EvalSymlinks(p)
@@ -301,4 +306,18 @@ func scanFile(ctx context.Context, j job, opt Options) fileResult {
 		}
 	}
 	return res
+}
+
+// cacheRepoID reads the model id of a Hugging Face cache folder name:
+// models--org--name is org/name.
+func cacheRepoID(dir string) (string, bool) {
+	rest, ok := strings.CutPrefix(dir, "models--")
+	if !ok || rest == "" {
+		return "", false
+	}
+	return strings.Replace(rest, "--", "/", 1), true
+}
+
+func modelIDFindings(loc finding.Location, id, where string) []finding.Finding {
+	return checks.CheckModelID(loc, id, where)
 }

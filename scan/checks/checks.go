@@ -88,6 +88,7 @@ const (
 
 // Artifact kinds of text.
 const (
-	KindPython = "python" // Text is Python source; Name is its role (RoleRemoteCode…)
-	KindText   = "text"   // Text is any text file, searched for secrets
+	KindPython  = "python"   // Text is Python source; Name is its role (RoleRemoteCode…)
+	KindText    = "text"     // Text is any text file, searched for secrets
+	KindModelID = "model-id" // Name is a hub model id (org/name); Text says where it was found
 )

@@ -46,6 +46,9 @@ func All() []Checker {
 		funcChecker{"secrets", KindText, SecretRules, func(a *Artifact) []finding.Finding {
 			return CheckSecrets(a.Loc, a.Text)
 		}},
+		funcChecker{"model-id", KindModelID, LookalikeRules, func(a *Artifact) []finding.Finding {
+			return CheckModelID(a.Loc, a.Name, string(a.Text))
+		}},
 		funcChecker{"chat-template", KindTemplate, TemplateRules, func(a *Artifact) []finding.Finding {
 			return CheckTemplate(a.Loc, a.Name, string(a.Text))
 		}},
