@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aigis-sec/aigis/hub"
+	"github.com/aigis-sec/aigis/lookalike"
 	"github.com/aigis-sec/aigis/signing/oms"
 )
 
@@ -21,6 +23,8 @@ func newVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
 		caPaths                    []string
 		identity, issuer           string
 		ignoreUnsigned             bool
+		hfRef, endpoint, cacheDir  string
+		offline                    bool
 	)
 	c := &cobra.Command{
 		Use:   "verify PATH",
@@ -46,6 +50,12 @@ the check); 2 usage error; 3 the model or the signature could not be read.`,
   aigis verify ./my-model --signature model.sig --identity me@example.com --issuer https://accounts.google.com`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if hfRef != "" {
+				if keyPath != "" || len(caPaths) > 0 || identity != "" || issuer != "" || rootPath != "" {
+					return usagef("verify: --hf compares with the hub's record; it does not go with --key, --cert-chain or --identity")
+				}
+				return verifyHub(cmd.Context(), stdout, stderr, args[0], hfRef, endpoint, cacheDir, offline)
+			}
 			methods := 0
 			for _, set := range []bool{keyPath != "", len(caPaths) > 0, identity != "" || issuer != ""} {
 				if set {
@@ -123,7 +133,62 @@ the check); 2 usage error; 3 the model or the signature could not be read.`,
 	f.StringVar(&issuer, "issuer", "", "Sigstore: the OIDC issuer that vouched for --identity")
 	f.StringVar(&rootPath, "trusted-root", "", "Sigstore: trusted root JSON (default: the embedded public-good root)")
 	f.BoolVar(&ignoreUnsigned, "ignore-unsigned-files", false, "accept files the signature does not list")
+	f.StringVar(&hfRef, "hf", "", "compare with the Hugging Face Hub's record of ORG/NAME@REVISION (pin a commit) instead of a signature")
+	f.StringVar(&endpoint, "endpoint", "", "with --hf: the hub or mirror URL (default $HF_ENDPOINT or https://huggingface.co); token from $HF_TOKEN")
+	f.StringVar(&cacheDir, "cache-dir", "", "with --hf: read the expected hashes from this Hugging Face cache instead of the network")
+	f.BoolVar(&offline, "offline", false, "with --hf: use the local Hugging Face cache ($HF_HUB_CACHE, ~/.cache/huggingface/hub), no network")
 	return c
+}
+
+// verifyHub compares a local model with the hub's record at a revision:
+// LFS files by SHA-256, others by git blob SHA-1, from the hub's API or,
+// offline, from a Hugging Face cache, which names blobs by those hashes.
+func verifyHub(ctx context.Context, stdout, stderr io.Writer, local, ref, endpoint, cacheDir string, offline bool) error {
+	repoID, rev, pinned, err := hub.ParseRef(ref)
+	if err != nil {
+		return usagef("verify: --hf %q: %v", ref, err)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+	for _, m := range lookalike.Check(repoID) {
+		fmt.Fprintf(stderr, "aigis: warning: %s looks like %s (%s): check the id letter by letter\n", m.Input, m.LooksLike, m.Reason)
+	}
+	var snap *hub.Snapshot
+	if offline || cacheDir != "" {
+		if cacheDir == "" {
+			cacheDir = hub.DefaultCacheDir()
+		}
+		snap, err = hub.FromCache(cacheDir, repoID, rev)
+	} else {
+		c := hub.NewClient()
+		if endpoint != "" {
+			c.Endpoint = endpoint
+		}
+		snap, err = c.Files(ctx, repoID, rev)
+	}
+	if err != nil {
+		return fmt.Errorf("verify %s against %s: %w", local, ref, err)
+	}
+	if !pinned {
+		if w := hub.UnpinnedWarning(repoID, rev, snap.Commit); w != "" {
+			fmt.Fprintf(stderr, "aigis: warning: %s\n", w)
+		}
+	}
+	mismatches, err := hub.Compare(ctx, local, snap)
+	if err != nil {
+		return fmt.Errorf("verify %s against %s: %w", local, ref, err)
+	}
+	if len(mismatches) > 0 {
+		for _, m := range mismatches {
+			fmt.Fprintf(stderr, "aigis: verify %s: %s\n", local, m)
+		}
+		return exitError{ExitFindings}
+	}
+	fmt.Fprintf(stdout, "verified %s: %d files match %s at commit %s (%s)\n", local, len(snap.Files), repoID, snap.Commit, snap.Source)
+	return nil
 }
 
 // readSignature reads a signature file within the format's size cap.
