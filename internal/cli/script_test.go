@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,10 +23,23 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "vectors", "model-signing", "model-transparency", "keys", "certificate"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
+		// [keys]: the OpenSSF model-signing test keys are beside the repo.
+		Condition: func(cond string) (bool, error) {
+			if cond == "keys" {
+				_, err := os.Stat(filepath.Join(keys, "signing-key.pem"))
+				return err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("MODELS", models)
+			env.Setenv("KEYS", keys)
 			env.Setenv("NO_COLOR", "1")
 			return nil
 		},
