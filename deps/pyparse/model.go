@@ -20,16 +20,24 @@ type Requirement struct {
 	Source     string   // "requirements", "pyproject", "poetry.lock", "uv.lock", "Pipfile.lock", "pylock", "conda", "setup.cfg"…
 	Group      string   // dependency group / extra / "dev" / "build-system"
 	Locked     bool     // from a lock file
-	Index      string   // the index a lock entry came from, when recorded
+	Index      string   // the index a lock entry came from (URL, or Pipfile's index name), or the Poetry/uv index name in pyproject.toml
 }
 
 // Index is a package index or host setting.
 type Index struct {
-	URL      string
-	Kind     string // "index-url", "extra-index-url", "find-links", "trusted-host", "uv-index", "poetry-source", "pipfile-source", "pylock-index"
-	Strategy string // uv index-strategy ("first-index", "unsafe-first-match", "unsafe-best-match")
-	File     string // path as given
-	Line     int    // 1-based; 0 when unknown
+	URL      string // as written (a host for "trusted-host"; "" for "uv-index-strategy")
+	Kind     string // "index-url", "extra-index-url", "find-links", "trusted-host", "uv-index", "uv-index-strategy", "poetry-source", "pipfile-source", "conda-channel"
+	Strategy string // uv index-strategy ("first-index", "unsafe-first-match", "unsafe-best-match"), on every index of that pyproject.toml
+	// Name is the index's name (uv, Poetry, Pipfile), which Requirement.Index
+	// refers to in pyproject.toml; "" when it has none.
+	Name string
+	// Priority is Poetry's priority ("primary", "supplemental", "explicit";
+	// legacy "default", "secondary") or uv's "explicit" / "default" flag.
+	Priority string
+	// NoVerifySSL is set for a Pipfile source with verify_ssl = false.
+	NoVerifySSL bool
+	File        string // path as given
+	Line        int    // 1-based; 0 when unknown
 }
 
 // Manifest is what one dependency file declares.
