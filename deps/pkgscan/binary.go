@@ -78,7 +78,7 @@ func (s *scanner) binary(loc finding.Location, name string, head []byte) {
 	case s.kind == kindSdist || s.kind == kindSource:
 		why = "a program in a source distribution, not built from its source"
 	}
-	s.add(finding.New(RuleBundledBinary, sev, loc, fmt.Sprintf("%s is a %s file: %s", name, format, why), ev))
+	s.add(finding.New(RuleBundledBinary, sev, loc, fmt.Sprintf("%s is an executable file (%s): %s", name, format, why), ev))
 }
 
 // shell reports scripts that pipe a download into an interpreter.

@@ -90,8 +90,11 @@ def report():
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := sdist(t, t.TempDir(), "pkg-1.0.tar.gz", tt.files)
+			p := sdist(t, t.TempDir(), "goodpkg-1.0.tar.gz", tt.files)
 			fs := scan(t, p)
+			if testing.Verbose() {
+				dump(t, fs)
+			}
 			if tt.rule == "" {
 				if s, ok := worst(fs, ""); ok && s > tt.max {
 					dump(t, fs)

@@ -158,6 +158,9 @@ func (f *pyFile) judge(cf finding.Finding) (finding.Finding, bool) {
 		ev["runs_at"] = when
 	}
 	msg := cf.Message
+	if f.role == roleSetup {
+		msg = strings.ReplaceAll(msg, "at import time", "at install time (setup.py module level)")
+	}
 	if why != "" && !moduleLevel {
 		msg += "; " + why
 	}
