@@ -37,7 +37,7 @@ func TestCases(t *testing.T) {
 	tests := []struct {
 		name  string
 		files []file
-		rule  string            // rule that must be found
+		rule  string           // rule that must be found
 		sev   finding.Severity // at least this severity
 		max   finding.Severity // highest allowed severity of any finding (when rule == "")
 	}{
