@@ -117,3 +117,5 @@ func dump(t testing.TB, fs []finding.Finding) {
 		t.Logf("%s %s %s: %s %v", f.Severity, f.RuleID, f.Member, f.Message, f.Evidence)
 	}
 }
+
+func safeioDefault() safeio.Limits { return safeio.Default() }
