@@ -114,7 +114,7 @@ type event struct {
 
 type codeRef struct {
 	id, commit, revision, call, file, loc string
-	dataset                                bool
+	dataset                               bool
 }
 
 // addCode analyses every Python file, in parallel, and merges the results

@@ -16,7 +16,9 @@ import (
 func (b *builder) addPackages() {
 	list := b.opt.Packages
 	if list == nil {
-		list = func(root string) ([]*pyparse.Manifest, error) { return pyparse.ParseTree(root, pyparse.DefaultLimits()) }
+		list = func(root string) ([]*pyparse.Manifest, error) {
+			return pyparse.ParseTree(root, pyparse.DefaultLimits())
+		}
 	}
 	manifests, err := list(b.root)
 	if err != nil {

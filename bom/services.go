@@ -42,7 +42,7 @@ var clients = map[string]string{
 	"anthropic.Anthropic": "anthropic", "anthropic.AsyncAnthropic": "anthropic", "anthropic.Client": "anthropic",
 	"google.generativeai.configure": "gemini", "google.generativeai.GenerativeModel": "gemini",
 	"google.genai.Client": "gemini",
-	"cohere.Client": "cohere", "cohere.ClientV2": "cohere", "cohere.AsyncClient": "cohere", "cohere.AsyncClientV2": "cohere",
+	"cohere.Client":       "cohere", "cohere.ClientV2": "cohere", "cohere.AsyncClient": "cohere", "cohere.AsyncClientV2": "cohere",
 	"mistralai.Mistral": "mistral", "mistralai.client.MistralClient": "mistral", "mistralai.async_client.MistralAsyncClient": "mistral",
 	"boto3.client": "bedrock", "boto3.Session().client": "bedrock", "boto3.session.Session().client": "bedrock",
 	"huggingface_hub.InferenceClient": "hf-inference", "huggingface_hub.AsyncInferenceClient": "hf-inference",
