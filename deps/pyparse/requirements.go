@@ -41,7 +41,10 @@ func splitLines(data []byte, lim Limits, m *Manifest) ([]logicalLine, error) {
 	for len(data) > 0 {
 		n++
 		if lim.MaxLines > 0 && n > lim.MaxLines {
-			flush()
+			if start != 0 {
+				m.Problems = append(m.Problems, Problem{Line: start, Msg: "line cut short by limit MaxLines skipped"})
+			}
+			m.Problems = append(m.Problems, Problem{Line: n - 1, Msg: fmt.Sprintf("limit MaxLines (%d) reached", lim.MaxLines)})
 			return out, &safeio.LimitError{Limit: "MaxLines", Value: int64(lim.MaxLines), Detail: m.File}
 		}
 		var raw []byte
