@@ -67,7 +67,7 @@ func parseConda(file string, data []byte, lim Limits) (m *Manifest, err error) {
 							if p.Kind != yaml.ScalarNode {
 								continue
 							}
-							t := strings.TrimSpace(commentRE.ReplaceAllString(p.Value, ""))
+							t := strings.TrimSpace(stripComment(p.Value))
 							if t == "" {
 								continue
 							}

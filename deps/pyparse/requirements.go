@@ -18,7 +18,16 @@ type logicalLine struct {
 	line int
 }
 
-var commentRE = regexp.MustCompile(`(^|\s+)#.*$`)
+// stripComment removes a comment: '#' at the start of the line or after
+// whitespace, to the end (pip's (^|\s+)#.*$).
+func stripComment(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t' || s[i-1] == '\v' || s[i-1] == '\f' || s[i-1] == '\r') {
+			return s[:i]
+		}
+	}
+	return s
+}
 
 // splitLines returns the logical lines of a requirements file the way pip
 // reads them: a trailing '\' joins the next line (except on a comment line),
@@ -32,7 +41,7 @@ func splitLines(data []byte, lim Limits, m *Manifest) ([]logicalLine, error) {
 	flush := func() {
 		if tooLong {
 			m.Problems = append(m.Problems, Problem{Line: start, Msg: fmt.Sprintf("line longer than %d bytes skipped", lim.MaxLineBytes)})
-		} else if t := strings.TrimSpace(commentRE.ReplaceAllString(cur.String(), "")); t != "" {
+		} else if t := strings.TrimSpace(stripComment(cur.String())); t != "" {
 			out = append(out, logicalLine{text: t, line: start})
 		}
 		cur.Reset()
