@@ -1,9 +1,9 @@
 package pkgscan
 
 import (
+	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aigis-sec/aigis/internal/safeio"
@@ -45,11 +45,10 @@ func FuzzScanArchive(f *testing.F) {
 		if isWheel {
 			name = "p-1.0-cp312-cp312-manylinux_2_17_x86_64.whl"
 		}
-		p := filepath.Join(t.TempDir(), name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		fs, _ := Scan(context.Background(), p, lim)
+		s := &scanner{ctx: context.Background(), lim: lim, base: name}
+		_ = s.file(name, bytes.NewReader(data), int64(len(data)))
+		s.finish()
+		fs := s.out
 		if len(fs) > maxFindings+1 {
 			t.Fatalf("%d findings", len(fs))
 		}

@@ -90,7 +90,12 @@ func Scan(ctx context.Context, path string, lim safeio.Limits) ([]finding.Findin
 	if st.IsDir() {
 		err = s.dir(path)
 	} else {
-		err = s.file(path, st.Size())
+		var f *os.File
+		if f, err = os.Open(path); err != nil {
+			return nil, fmt.Errorf("pkgscan: %w", err)
+		}
+		defer f.Close()
+		err = s.file(path, f, st.Size())
 	}
 	s.finish()
 	return s.out, err
@@ -136,14 +141,9 @@ func (s *scanner) finish() {
 }
 
 // file opens an archive.
-func (s *scanner) file(p string, size int64) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return fmt.Errorf("pkgscan: %w", err)
-	}
-	defer f.Close()
+func (s *scanner) file(p string, f io.ReaderAt, size int64) error {
 	head := make([]byte, 512)
-	n, _ := io.ReadFull(f, head)
+	n, _ := io.ReadFull(io.NewSectionReader(f, 0, size), head)
 	head = head[:n]
 	root := finding.Location{Path: p}
 	switch {
