@@ -17,7 +17,8 @@ type Limits struct {
 	MaxLines        int   // lines of one file
 	MaxLineBytes    int   // bytes of one logical line (after joining continuations)
 	MaxRequirements int   // requirements kept per file
-	MaxNesting      int   // nesting of TOML/YAML arrays and tables
+	MaxNesting      int   // nesting of TOML arrays and inline tables
+	MaxTOMLKeys     int   // TOML keys between two [[array]] headers (go-toml checks duplicates in quadratic time)
 	MaxIncludeDepth int   // -r/-c nesting followed by ParseTree
 	MaxIncludes     int   // -r/-c files followed by ParseTree in total
 	MaxFiles        int   // dependency files parsed by ParseTree
@@ -33,6 +34,7 @@ func DefaultLimits() Limits {
 		MaxLineBytes:    1 << 20,
 		MaxRequirements: 100_000,
 		MaxNesting:      64,
+		MaxTOMLKeys:     5_000,
 		MaxIncludeDepth: 16,
 		MaxIncludes:     1_000,
 		MaxFiles:        10_000,

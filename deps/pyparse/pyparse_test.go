@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/google/go-cmp/cmp"
@@ -427,5 +428,43 @@ func TestHostileInputs(t *testing.T) {
 	m, err = ParseAs(KindPyproject, "pyproject.toml", []byte("[project]\ndependencies = [1, \"ok\", \"bad name!\"]\n[build-system]\nrequires = 3\n"), DefaultLimits())
 	if err != nil || len(m.Requirements) != 1 || len(m.Problems) != 3 {
 		t.Errorf("wrong types: %v %+v %+v", err, m.Requirements, m.Problems)
+	}
+}
+
+// TestNoQuadraticLines guards the line-locating scans against inputs made
+// to be slow: many Poetry keys, and many strings the scan cannot find.
+func TestNoQuadraticLines(t *testing.T) {
+	var p, e strings.Builder
+	p.WriteString("[tool.poetry.dependencies]\n")
+	e.WriteString("[project]\ndependencies = [\n")
+	for i := 0; i < 50000; i++ {
+		if i < 4000 {
+			fmt.Fprintf(&p, "pkg%d = \"^1.0\"\n", i)
+		}
+		fmt.Fprintf(&e, "\"pkg\\u00%d\",\n", 30+i%10)
+	}
+	e.WriteString("]\n")
+	for i, data := range []string{p.String(), e.String()} {
+		start := time.Now()
+		m, err := ParseAs(KindPyproject, "pyproject.toml", []byte(data), DefaultLimits())
+		if err != nil || len(m.Requirements) != []int{4000, 50000}[i] {
+			t.Fatalf("%v, %d requirements", err, len(m.Requirements))
+		}
+		if m.Requirements[len(m.Requirements)-1].Line == 0 {
+			t.Error("no line")
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("took %v", d)
+		}
+	}
+	// More keys than MaxTOMLKeys in one run are refused before decoding.
+	var big strings.Builder
+	big.WriteString("[tool.poetry.dependencies]\n")
+	for i := 0; i < 100000; i++ {
+		fmt.Fprintf(&big, "p%d = \"1\"\n", i)
+	}
+	_, err := ParseAs(KindPyproject, "pyproject.toml", []byte(big.String()), DefaultLimits())
+	if le, ok := safeio.IsLimit(err); !ok || le.Limit != "MaxTOMLKeys" {
+		t.Errorf("100,000 keys: %v, want MaxTOMLKeys", err)
 	}
 }

@@ -47,6 +47,7 @@ func (b *tomlBuilder) pep508List(arr any, from int, group, what string) {
 		return
 	}
 	cur := from
+	lost := false // once a string is not found, stop searching: no quadratic scans
 	for _, v := range a {
 		s, ok := v.(string)
 		if !ok {
@@ -56,9 +57,12 @@ func (b *tomlBuilder) pep508List(arr any, from int, group, what string) {
 			b.problem(from, "%s: entry %v is not a string", what, v)
 			continue
 		}
-		off := b.loc.str(cur, s)
+		off := -1
+		if !lost {
+			off = b.loc.str(cur, s)
+		}
 		if off < 0 {
-			off = from
+			off, lost = from, true
 		} else {
 			cur = off + len(s)
 		}
@@ -100,8 +104,13 @@ func parsePyproject(file string, data []byte, lim Limits) (*Manifest, error) {
 			if oh < 0 {
 				oh = h
 			}
+			keys := l.sectionKeys(oh)
 			for _, g := range sortedKeys(od) {
-				b.pep508List(od[g], l.key(oh, g, false), g, "project.optional-dependencies."+g)
+				off, ok := keys[g]
+				if !ok {
+					off = oh
+				}
+				b.pep508List(od[g], off, g, "project.optional-dependencies."+g)
 			}
 		}
 	}
@@ -109,8 +118,12 @@ func parsePyproject(file string, data []byte, lim Limits) (*Manifest, error) {
 	// PEP 735.
 	if dg := tbl(doc, "dependency-groups"); dg != nil {
 		h := l.header("dependency-groups")
+		keys := l.sectionKeys(h)
 		for _, g := range sortedKeys(dg) {
-			off := l.key(h, g, false)
+			off, ok := keys[g]
+			if !ok {
+				off = h
+			}
 			b.pep508List(dg[g], off, g, "dependency-groups."+g)
 			for _, v := range list(dg, g) {
 				if t, ok := v.(map[string]any); ok {
@@ -166,11 +179,18 @@ func poetryDeps(b *tomlBuilder, deps map[string]any, section, group string) {
 		return
 	}
 	h := b.loc.header(section)
+	keys := map[string]int{}
+	if h >= 0 {
+		keys = b.loc.sectionKeys(h)
+	}
 	for _, name := range sortedKeys(deps) {
 		if strings.EqualFold(name, "python") {
 			continue // the Python constraint, not a package
 		}
-		off := b.loc.key(h, name, h >= 0)
+		off, ok := keys[name]
+		if !ok {
+			off = -1
+		}
 		if off < 0 {
 			off = b.loc.header(section + "." + name)
 		}

@@ -9,13 +9,14 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/pelletier/go-toml/v2"
 )
 
 // decodeTOML decodes data into a generic document, after bounding the
 // nesting of arrays and inline tables the decoder would recurse into.
 func decodeTOML(data []byte, lim Limits) (doc map[string]any, err error) {
-	if err := checkNesting(data, lim.MaxNesting); err != nil {
+	if err := checkNesting(data, lim.MaxNesting, lim.MaxTOMLKeys); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -35,16 +36,28 @@ func decodeTOML(data []byte, lim Limits) (doc map[string]any, err error) {
 }
 
 // checkNesting rejects TOML whose arrays and inline tables nest deeper than
-// max, skipping strings and comments.
-func checkNesting(data []byte, max int) error {
-	if max <= 0 {
-		return nil
-	}
-	depth, line := 0, 1
+// max (the decoder recurses into them), or that assigns more than maxKeys
+// keys between two [[array]] headers (the decoder checks each key against
+// all keys seen since, a quadratic cost). Strings and comments are skipped.
+func checkNesting(data []byte, max, maxKeys int) error {
+	depth, line, keys := 0, 1, 0
+	bol := true // at the start of a line, after spaces
 	for i := 0; i < len(data); i++ {
-		switch c := data[i]; c {
+		c := data[i]
+		if bol && c == '[' && depth == 0 && i+1 < len(data) && data[i+1] == '[' {
+			keys = 0
+		}
+		if c != ' ' && c != '\t' {
+			bol = c == '\n'
+		}
+		switch c {
 		case '\n':
 			line++
+		case '=':
+			keys++
+			if maxKeys > 0 && keys > maxKeys {
+				return &safeio.LimitError{Limit: "MaxTOMLKeys", Value: int64(maxKeys), Detail: fmt.Sprintf("line %d", line)}
+			}
 		case '#':
 			for i < len(data) && data[i] != '\n' {
 				i++
@@ -71,7 +84,7 @@ func checkNesting(data []byte, max int) error {
 			}
 		case '[', '{':
 			depth++
-			if depth > max {
+			if max > 0 && depth > max {
 				return &SyntaxError{Line: line, Msg: fmt.Sprintf("arrays or tables nested deeper than %d", max)}
 			}
 		case ']', '}':
@@ -87,7 +100,8 @@ func checkNesting(data []byte, max int) error {
 // generic decoder keeps no positions.
 type locator struct {
 	data   []byte
-	starts []int // offset of each line
+	starts []int            // offset of each line
+	hdrs   map[string][]int // table headers, by name
 }
 
 func newLocator(data []byte) *locator {
@@ -108,27 +122,64 @@ func (l *locator) line(off int) int {
 	return sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > off })
 }
 
-// header returns the offset of the line "[name]" or "[[name]]" (spaces
-// ignored), the n-th one (0-based) for arrays of tables; -1 when absent.
+// headers returns the offsets of the lines "[name]" or "[[name]]" (spaces
+// and quotes ignored), in file order. The index is built on first use.
 func (l *locator) headers(name string) []int {
-	var out []int
-	for _, s := range l.starts {
+	if l.hdrs == nil {
+		l.hdrs = map[string][]int{}
+		for _, s := range l.starts {
+			e := bytes.IndexByte(l.data[s:], '\n')
+			if e < 0 {
+				e = len(l.data) - s
+			}
+			t := bytes.TrimSpace(l.data[s : s+e])
+			if len(t) == 0 || t[0] != '[' {
+				continue
+			}
+			if j := bytes.IndexByte(t, '#'); j >= 0 {
+				t = bytes.TrimSpace(t[:j])
+			}
+			t = bytes.Trim(t, "[]")
+			t = bytes.ReplaceAll(t, []byte(" "), nil)
+			t = bytes.ReplaceAll(t, []byte(`"`), nil)
+			l.hdrs[string(t)] = append(l.hdrs[string(t)], s)
+		}
+	}
+	return l.hdrs[name]
+}
+
+// sectionKeys returns the offset of each key assigned in the table that
+// starts at from (the last part of a dotted key), up to the next header.
+func (l *locator) sectionKeys(from int) map[string]int {
+	if from < 0 {
+		from = 0
+	}
+	out := map[string]int{}
+	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] >= from })
+	for ; i < len(l.starts); i++ {
+		s := l.starts[i]
 		e := bytes.IndexByte(l.data[s:], '\n')
 		if e < 0 {
 			e = len(l.data) - s
 		}
 		t := bytes.TrimSpace(l.data[s : s+e])
-		if len(t) == 0 || t[0] != '[' {
+		if len(t) > 0 && t[0] == '[' {
+			if s > from {
+				break
+			}
 			continue
 		}
-		if j := bytes.IndexByte(t, '#'); j >= 0 {
-			t = bytes.TrimSpace(t[:j])
+		k, _, ok := bytes.Cut(t, []byte("="))
+		if !ok {
+			continue
 		}
-		t = bytes.Trim(t, "[]")
-		t = bytes.ReplaceAll(t, []byte(" "), nil)
-		t = bytes.ReplaceAll(t, []byte(`"`), nil)
-		if string(t) == name {
-			out = append(out, s)
+		k = bytes.TrimSpace(k)
+		if j := bytes.LastIndexByte(k, '.'); j >= 0 && !bytes.HasSuffix(k, []byte(`"`)) && !bytes.HasSuffix(k, []byte("'")) {
+			k = bytes.TrimSpace(k[j+1:])
+		}
+		key := string(bytes.Trim(k, `"'`))
+		if _, seen := out[key]; !seen {
+			out[key] = s
 		}
 	}
 	return out
