@@ -279,8 +279,8 @@ func (c *checker) requirement(ctx context.Context, m *pyparse.Manifest, r *pypar
 		return ev
 	}
 
-	// Advisories.
-	if name != "" {
+	// Advisories (PyPI's: a conda package of the same name is another project).
+	if name != "" && !condaOnly(r) {
 		vulns := c.opt.OSV.Query(name, r.Version)
 		if c.onlineVulns != nil {
 			vulns = mergeVulns(vulns, c.onlineVulns[osv.Package{Name: name, Version: r.Version}])
@@ -313,9 +313,8 @@ func (c *checker) requirement(ctx context.Context, m *pyparse.Manifest, r *pypar
 	}
 
 	fromIndex := r.URL == "" && r.VCS == "" && !r.Editable
-	lockedElsewhere := r.Index != "" && !c.isPyPIHost(r.Index)
-	if name != "" && fromIndex {
-		c.names(ctx, file, r, name, display, base, privatePrimary || lockedElsewhere)
+	if name != "" && fromIndex && !condaOnly(r) {
+		c.names(ctx, file, r, name, display, base, privatePrimary || c.privateIndex(r.Index))
 	}
 
 	// Pinning.
@@ -387,6 +386,22 @@ func (c *checker) requirement(ctx context.Context, m *pyparse.Manifest, r *pypar
 			break
 		}
 	}
+}
+
+// condaOnly is a conda package (not one of environment.yml's pip:
+// entries): its name is a conda-forge/anaconda name, not a PyPI one.
+func condaOnly(r *pyparse.Requirement) bool {
+	return r.Source == "conda" && r.Group != "pip"
+}
+
+// privateIndex reports whether a lock entry's recorded index is a URL
+// other than PyPI (Pipfile.lock names indexes, such as "pypi", instead).
+func (c *checker) privateIndex(ix string) bool {
+	u, err := url.Parse(ix)
+	if ix == "" || err != nil || u.Hostname() == "" {
+		return false
+	}
+	return !c.isPyPIHost(ix)
 }
 
 func orName(display, u string) string {

@@ -261,6 +261,20 @@ func TestCheckNames(t *testing.T) {
 	if diff := cmp.Diff(want, got(fs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	// Conda packages have conda names (pytorch is PyTorch there), and a
+	// Pipfile.lock index is a name, not a private URL.
+	conda := &pyparse.Manifest{File: "environment.yml", Requirements: []pyparse.Requirement{
+		{Name: "pytorch", Normalized: "pytorch", Version: "2.5.1", Source: "conda", File: "environment.yml", Line: 3},
+		{Name: "reqeusts", Normalized: "reqeusts", Version: "1.0", Source: "requirements", Group: "pip", File: "environment.yml", Line: 9},
+	}}
+	pipfile := &pyparse.Manifest{File: "Pipfile.lock", Requirements: []pyparse.Requirement{
+		{Name: "not-on-pypi-x", Normalized: "not-on-pypi-x", Version: "1.0", Locked: true, Index: "pypi", Hashes: []string{"sha256:0"}, Source: "Pipfile.lock", File: "Pipfile.lock", Line: 7},
+	}}
+	fs = Check([]*pyparse.Manifest{conda, pipfile}, Options{Snapshot: snap})
+	if diff := cmp.Diff([]string{"dep-hallucinated high 7 not-on-pypi-x", "dep-typosquat high 9 reqeusts"}, got(fs)); diff != "" {
+		t.Errorf("conda and Pipfile.lock (-want +got):\n%s", diff)
+	}
+
 	// With a private primary index, names absent from PyPI are expected.
 	m.Indexes = []pyparse.Index{{URL: "https://pypi.internal.example/simple", Kind: "index-url", File: "requirements.txt", Line: 1}}
 	fs = Check([]*pyparse.Manifest{m}, Options{Snapshot: snap})
