@@ -86,9 +86,9 @@ func TestHubCalls(t *testing.T) {
 			findings: []string{"bom-unresolved-reference:3"},
 		},
 		{
-			name:     "constant id is folded",
-			src:      "from transformers import AutoModel\nMODEL = 'org/' + 'm'\nm = AutoModel.from_pretrained(MODEL, revision='" + pin + "')\n",
-			refs:     []string{"model:hf:org/m@" + pin + " pkg:huggingface/org/m@" + pin},
+			name: "constant id is folded",
+			src:  "from transformers import AutoModel\nMODEL = 'org/' + 'm'\nm = AutoModel.from_pretrained(MODEL, revision='" + pin + "')\n",
+			refs: []string{"model:hf:org/m@" + pin + " pkg:huggingface/org/m@" + pin},
 		},
 		{
 			name:     "revision from a variable",
