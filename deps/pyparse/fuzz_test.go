@@ -97,3 +97,21 @@ func FuzzParseTOMLFiles(f *testing.F) {
 }
 
 var tomlKinds = []string{KindPyproject, KindPoetryLock, KindUVLock, KindPylock}
+
+// FuzzParseOtherFiles covers the JSON, YAML and INI formats.
+func FuzzParseOtherFiles(f *testing.F) {
+	for k, name := range []string{"Pipfile.lock", "environment.yml", "setup.cfg"} {
+		if data, err := os.ReadFile(filepath.Join("testdata", "files", name)); err == nil {
+			f.Add(uint8(k), data)
+		}
+	}
+	f.Add(uint8(0), []byte(`{"default": {"a": {"version": "==1", "hashes": ["sha256:00"]}}, "_meta": {"sources": [{"url": "x"}]}}`))
+	f.Add(uint8(1), []byte("dependencies:\n  - a::b=1=2\n  - pip: [\"-r x.txt\", \"c @ https://x/c.whl\"]\n"))
+	f.Fuzz(func(t *testing.T, k uint8, data []byte) {
+		kind := otherKinds[int(k)%len(otherKinds)]
+		m, err := ParseAs(kind, "x/"+kind, data, fuzzLimits())
+		checkManifest(t, m, err, data)
+	})
+}
+
+var otherKinds = []string{KindPipfileLock, KindConda, KindSetupCfg}

@@ -468,3 +468,67 @@ func TestNoQuadraticLines(t *testing.T) {
 		t.Errorf("100,000 keys: %v, want MaxTOMLKeys", err)
 	}
 }
+
+func TestRequirementOptions(t *testing.T) {
+	data := "--requirement=a.txt\n-rb.txt\n--constraint c.txt\n-r https://x.org/r.txt\n-r /abs/r.txt\n" +
+		"--index-url=https://${USER}:${PASS}@pkgs.example.com/simple\n-i http://insecure.example.com/simple\n" +
+		"--find-links=./wheels\n--no-index\n--pre\n--require-hashes\n--only-binary :all:\n--no-binary=foo\n" +
+		"foo==1 --config-settings key=val --global-option=--x\n"
+	m, err := ParseAs(KindRequirements, filepath.Join("d", "requirements.txt"), []byte(data), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantInc := []string{filepath.Join("d", "a.txt"), filepath.Join("d", "b.txt"), filepath.Join("d", "c.txt"), "https://x.org/r.txt", "/abs/r.txt"}
+	if diff := cmp.Diff(wantInc, m.Includes); diff != "" {
+		t.Errorf("includes (-want +got):\n%s", diff)
+	}
+	wantIdx := []Index{
+		{URL: "https://${USER}:${PASS}@pkgs.example.com/simple", Kind: "index-url", Line: 6},
+		{URL: "http://insecure.example.com/simple", Kind: "index-url", Line: 7},
+		{URL: "./wheels", Kind: "find-links", Line: 8},
+	}
+	if diff := cmp.Diff(wantIdx, m.Indexes, cmpopts.IgnoreFields(Index{}, "File")); diff != "" {
+		t.Errorf("indexes (-want +got):\n%s", diff)
+	}
+	if len(m.Requirements) != 1 || m.Requirements[0].Version != "1" || len(m.Problems) != 0 {
+		t.Errorf("requirements %+v, problems %+v", m.Requirements, m.Problems)
+	}
+}
+
+func TestParseTreeFormats(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"pyproject.toml", "uv.lock", "poetry.lock", "Pipfile.lock", "pylock.toml", "environment.yml", "setup.cfg"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "files", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "requirements-extra.txt"), []byte("extra-pkg==2\n"), 0o644)
+	ms, err := ParseTree(dir, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, m := range ms {
+		kinds[m.Kind] += len(m.Requirements)
+		if len(m.Problems) > 0 {
+			t.Errorf("%s: %+v", m.File, m.Problems)
+		}
+	}
+	want := map[string]int{KindPyproject: 11, KindUVLock: 4, KindPoetryLock: 3, KindPipfileLock: 3, KindPylock: 2, KindConda: 5, KindSetupCfg: 4, KindRequirements: 1}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("requirements per kind (-want +got):\n%s", diff)
+	}
+	// The environment file's -r include was read once, though the walk
+	// also finds it.
+	n := 0
+	for _, m := range ms {
+		if filepath.Base(m.File) == "requirements-extra.txt" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("requirements-extra.txt parsed %d times", n)
+	}
+}
