@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	depchecks "github.com/aigis-sec/aigis/deps/checks"
+	"github.com/aigis-sec/aigis/deps/pyparse"
 	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/aigis-sec/aigis/scan/checks"
@@ -36,11 +38,15 @@ type Options struct {
 	// needs). A negative value hashes every file.
 	HashLimit int64
 	Workers   int
+	// Deps runs the dependency checks (typosquats, hygiene, and OSV when
+	// DepsOptions has a database) on the dependency files under each folder.
+	Deps        bool
+	DepsOptions depchecks.Options
 }
 
 // DefaultOptions are the options of `aigis scan` without flags.
 func DefaultOptions() Options {
-	return Options{Limits: safeio.Default(), HashLimit: 256 << 20}
+	return Options{Limits: safeio.Default(), HashLimit: 256 << 20, Deps: true}
 }
 
 // Scan scans every path (files or folders, recursively) and returns one
@@ -63,6 +69,12 @@ func Scan(ctx context.Context, paths []string, opt Options) (*finding.Report, er
 		Incomplete:    []finding.Incomplete{},
 	}
 	seen := map[string]bool{}
+	if opt.Deps {
+		for _, r := range depchecks.Rules() {
+			seen[r.ID] = true
+			rep.Rules = append(rep.Rules, r)
+		}
+	}
 	for _, c := range opt.Checkers {
 		for _, r := range c.Rules() {
 			if !seen[r.ID] {
@@ -100,6 +112,9 @@ func Scan(ctx context.Context, paths []string, opt Options) (*finding.Report, er
 	})
 	close(jobs)
 	wg.Wait()
+	if opt.Deps {
+		scanDeps(ctx, paths, opt, rep)
+	}
 	rep.Sort()
 	if walkErr != nil {
 		return rep, walkErr
@@ -320,4 +335,24 @@ func cacheRepoID(dir string) (string, bool) {
 
 func modelIDFindings(loc finding.Location, id, where string) []finding.Finding {
 	return checks.CheckModelID(loc, id, where)
+}
+
+// scanDeps runs the dependency checks on the dependency files under every
+// folder argument, so one scan covers models and packages.
+func scanDeps(ctx context.Context, paths []string, opt Options, rep *finding.Report) {
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || !st.IsDir() {
+			continue
+		}
+		ms, err := pyparse.ParseTree(p, pyparse.DefaultLimits())
+		if err != nil {
+			rep.Incomplete = append(rep.Incomplete, finding.Incomplete{Path: p, Reason: "dependency files: " + err.Error()})
+		}
+		if len(ms) == 0 {
+			continue
+		}
+		fs, inc := depchecks.CheckContext(ctx, ms, opt.DepsOptions)
+		rep.Findings = append(rep.Findings, fs...)
+		rep.Incomplete = append(rep.Incomplete, inc...)
+	}
 }

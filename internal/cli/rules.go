@@ -6,6 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aigis-sec/aigis/bom"
+	depchecks "github.com/aigis-sec/aigis/deps/checks"
+	"github.com/aigis-sec/aigis/deps/pkgscan"
+	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/report"
 	"github.com/aigis-sec/aigis/scan/checks"
 )
@@ -20,9 +24,25 @@ func newRulesCmd(stdout io.Writer) *cobra.Command {
 			if !validFormat(format, report.RuleFormats()) {
 				return usagef("--format %q: use one of %s", format, strings.Join(report.RuleFormats(), ", "))
 			}
-			return report.WriteRules(stdout, format, checks.Rules())
+			return report.WriteRules(stdout, format, allRules())
 		},
 	}
 	c.Flags().StringVarP(&format, "format", "f", "table", "output format: "+strings.Join(report.RuleFormats(), ", "))
 	return c
+}
+
+// allRules lists the rules of every verb once: scan, deps, package sources
+// and the BOM.
+func allRules() []finding.Rule {
+	var out []finding.Rule
+	seen := map[string]bool{}
+	for _, list := range [][]finding.Rule{checks.Rules(), depchecks.Rules(), pkgscan.Rules(), bom.Rules()} {
+		for _, r := range list {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }

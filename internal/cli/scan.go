@@ -70,6 +70,7 @@ was found.`,
 	f.Int64Var(&opt.Limits.MaxMemberBytes, "max-member-bytes", opt.Limits.MaxMemberBytes, "uncompressed bytes read from one archive member")
 	f.Int64Var(&opt.Limits.MaxTotalBytes, "max-total-bytes", opt.Limits.MaxTotalBytes, "uncompressed bytes read below one file")
 	f.IntVar(&opt.Limits.PickleMaxOps, "max-pickle-ops", opt.Limits.PickleMaxOps, "pickle opcodes interpreted in one file")
+	f.BoolVar(&opt.Deps, "deps", opt.Deps, "also run the dependency checks of 'aigis deps' (offline) on the dependency files under each folder")
 	f.DurationVar(&opt.Limits.Timeout, "timeout", opt.Limits.Timeout, "time to analyse one file, 0 for none; past it the file is incomplete")
 	return c
 }

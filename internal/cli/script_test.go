@@ -39,6 +39,7 @@ func TestScripts(t *testing.T) {
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("MODELS", models)
+			env.Setenv("PROJECT", filepath.Join(filepath.Dir(models), "project"))
 			env.Setenv("KEYS", keys)
 			env.Setenv("NO_COLOR", "1")
 			return nil
