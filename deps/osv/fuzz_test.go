@@ -16,7 +16,7 @@ func FuzzAdd(f *testing.F) {
 		if db.Add(data) != nil {
 			return
 		}
-		for _, name := range db.Packages() {
+		for _, name := range []string{"evilpkg", "torch", "Torch_", "", "a"} {
 			for _, v := range []string{"", "0", "1.0.0", "2.5.0rc1", "1!2.0", "3.0.post1", "not a version"} {
 				for _, vu := range db.Query(name, v) {
 					vu.Score()
