@@ -351,6 +351,11 @@ func scanDeps(ctx context.Context, paths []string, opt Options, rep *finding.Rep
 		if len(ms) == 0 {
 			continue
 		}
+		for _, m := range ms {
+			for _, pr := range m.Problems {
+				rep.Incomplete = append(rep.Incomplete, finding.Incomplete{Path: m.File, Reason: fmt.Sprintf("line %d not understood: %s", pr.Line, pr.Msg)})
+			}
+		}
 		fs, inc := depchecks.CheckContext(ctx, ms, opt.DepsOptions)
 		rep.Findings = append(rep.Findings, fs...)
 		rep.Incomplete = append(rep.Incomplete, inc...)

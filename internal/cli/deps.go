@@ -123,6 +123,9 @@ usage error; 3 a file or an online source could not be read.`,
 			}
 			for _, m := range ms {
 				rep.Targets = append(rep.Targets, finding.Target{Path: m.File, Kind: m.Kind})
+				for _, p := range m.Problems {
+					rep.Incomplete = append(rep.Incomplete, finding.Incomplete{Path: m.File, Reason: fmt.Sprintf("line %d not understood: %s", p.Line, p.Msg)})
+				}
 			}
 			fs, inc := depchecks.CheckContext(ctx, ms, opt)
 			rep.Findings = append(rep.Findings, fs...)
