@@ -10,10 +10,6 @@
 // that means.
 package data
 
-import (
-	"errors"
-)
-
 // Row is one record of a dataset, streamed.
 type Row struct {
 	Num    int64    // 1-based row number in its file (a CSV header is not a row)
@@ -50,26 +46,6 @@ func DefaultLimits() Limits {
 	}
 }
 
-// Detect names the format of a dataset file from its first bytes (head)
-// and, as a hint, its name. It looks at the content first.
-func Detect(path string, head []byte) (format string, ok bool) {
-	return "", false
-}
-
-// Open opens a dataset file for streaming. Compressed files (gzip, zstd)
-// are recognised by their magic bytes.
-func Open(path string, lim Limits) (Reader, error) {
-	return nil, errors.New("data: not implemented")
-}
-
-// Fields guesses the text and label columns from the column names and a
-// sample of rows: names like text/sentence/content/prompt/instruction and
-// label/labels/class/target/sentiment, or a low-cardinality column for the
-// label. It returns "" for a column it is unsure of.
-func Fields(cols []string, sample []*Row) (text, label string) {
-	return "", ""
-}
-
 // Card is what the YAML front matter of a dataset card (README.md) says.
 type Card struct {
 	Splits   []Split        // from dataset_info.splits, with files from configs.data_files
@@ -84,15 +60,4 @@ type Split struct {
 	NumExamples int64
 	NumBytes    int64
 	Files       []string // paths or globs from configs.data_files
-}
-
-// ReadCard reads the YAML front matter of a dataset card.
-func ReadCard(path string) (*Card, error) {
-	return nil, errors.New("data: not implemented")
-}
-
-// Files lists the data files of a dataset folder: data/ shards, the
-// refs/convert/parquet layout and top-level files. It skips .git.
-func Files(dir string) ([]string, error) {
-	return nil, errors.New("data: not implemented")
 }
