@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/aigis-sec/aigis/internal/safeio"
@@ -147,6 +148,10 @@ func (a *jsonArrayReader) wrap(err error, msg string) error {
 	}
 	if err == nil || err == io.EOF {
 		err = io.ErrUnexpectedEOF
+	}
+	if strings.Contains(err.Error(), "exceeded max depth") {
+		// encoding/json's own bound on nesting, deeper than any MaxDepth.
+		return &safeio.LimitError{Limit: "MaxDepth", Value: int64(a.lim.MaxDepth), Detail: fmt.Sprintf("element %d", a.num+1)}
 	}
 	if msg != "" {
 		return fmt.Errorf("json: element %d: %s: %w", a.num+1, msg, err)
