@@ -179,3 +179,5 @@ func BenchmarkFetch(b *testing.B) {
 		}
 	}
 }
+
+func itoa(i int) string { return fmt.Sprint(i) }
