@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
@@ -11,10 +12,13 @@ import (
 )
 
 const (
-	maxExamples = 5       // rows quoted in a finding's evidence
-	maxItems    = 100_000 // hashed URLs kept for Fetch; a sample is verified anyway
-	maxURLShown = 200     // bytes of one URL quoted in evidence
+	maxExamples = 5   // rows quoted in a finding's evidence
+	maxURLShown = 200 // bytes of one URL quoted in evidence
 )
+
+// maxItems bounds the hashed URLs kept for Fetch: beyond it, a uniform
+// random sample (reservoir, fixed seed: runs are reproducible) is kept.
+var maxItems = 100_000
 
 // URLItem is one item of a URL list that can be verified: its URL and the
 // digest published with it.
@@ -39,7 +43,8 @@ type URLChecker struct {
 	unhashedEx []string
 	insecureEx []string
 	items      []URLItem
-	dropped    int64 // hashed items beyond maxItems
+	hashed     int64 // rows with a URL and a digest, kept or not
+	rng        *rand.Rand
 }
 
 // NewURLChecker returns a checker for a file at loc with columns cols, and
@@ -81,16 +86,27 @@ func (c *URLChecker) Add(r *data.Row) {
 		}
 		return
 	}
-	if len(c.items) >= maxItems {
-		c.dropped++
+	c.hashed++
+	it := URLItem{Loc: c.loc, Row: r.Num, URL: u, Algo: algo, Digest: digest}
+	if len(c.items) < maxItems {
+		c.items = append(c.items, it)
 		return
 	}
-	c.items = append(c.items, URLItem{Loc: c.loc, Row: r.Num, URL: u, Algo: algo, Digest: digest})
+	if c.rng == nil {
+		c.rng = rand.New(rand.NewPCG(1, 2))
+	}
+	if j := c.rng.Int64N(c.hashed); j < int64(maxItems) {
+		c.items[j] = it
+	}
 }
 
-// Items are the rows that carry a URL and a digest, for Fetch. At most
-// 100,000 are kept; Findings says when more were seen.
+// Items are the rows that carry a URL and a digest, for Fetch: all of them
+// up to 100,000, a uniform sample of 100,000 beyond (Hashed says how many
+// there were).
 func (c *URLChecker) Items() []URLItem { return c.items }
+
+// Hashed is the number of rows with a URL and a usable digest.
+func (c *URLChecker) Hashed() int64 { return c.hashed }
 
 // Findings reports rows that cannot be verified and plain-HTTP URLs.
 func (c *URLChecker) Findings() []finding.Finding {

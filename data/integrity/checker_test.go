@@ -203,3 +203,25 @@ func FuzzDetectColumns(f *testing.F) {
 		c.Findings()
 	})
 }
+
+func TestItemsReservoir(t *testing.T) {
+	old := maxItems
+	t.Cleanup(func() { maxItems = old })
+	maxItems = 10
+	c, _ := NewURLChecker(finding.Location{}, []string{"url", "sha256"})
+	for i := range 1000 {
+		c.Add(&data.Row{Num: int64(i + 1), Values: []string{fmt.Sprintf("https://x.example/%d", i), sha(nil)}})
+	}
+	if c.Hashed() != 1000 || len(c.Items()) != 10 {
+		t.Fatalf("hashed %d, items %d; want 1000 and 10", c.Hashed(), len(c.Items()))
+	}
+	late := 0
+	for _, it := range c.Items() {
+		if it.Row > 10 {
+			late++
+		}
+	}
+	if late == 0 {
+		t.Errorf("the sample holds only the first rows: %+v", c.Items())
+	}
+}
