@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aigis-sec/aigis/bom"
+	"github.com/aigis-sec/aigis/data/integrity"
+	"github.com/aigis-sec/aigis/data/signals"
 	depchecks "github.com/aigis-sec/aigis/deps/checks"
 	"github.com/aigis-sec/aigis/deps/pkgscan"
 	"github.com/aigis-sec/aigis/finding"
@@ -36,7 +38,7 @@ func newRulesCmd(stdout io.Writer) *cobra.Command {
 func allRules() []finding.Rule {
 	var out []finding.Rule
 	seen := map[string]bool{}
-	for _, list := range [][]finding.Rule{checks.Rules(), depchecks.Rules(), pkgscan.Rules(), bom.Rules()} {
+	for _, list := range [][]finding.Rule{checks.Rules(), depchecks.Rules(), pkgscan.Rules(), bom.Rules(), signals.Rules(), integrity.Rules()} {
 		for _, r := range list {
 			if !seen[r.ID] {
 				seen[r.ID] = true
