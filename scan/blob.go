@@ -182,6 +182,12 @@ func (s *session) blob(b blob) string {
 	if onnx.Sniff(head) {
 		return s.onnx(b)
 	}
+	if datasetExt(b.loc) {
+		// Dataset files: the poisoning and leakage signals of aigis data
+		// (which include secrets), instead of the plain text checks.
+		s.dataset(b)
+		return "dataset"
+	}
 	if isText(head) {
 		return s.text(b)
 	}

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aigis-sec/aigis/data/signals"
 	depchecks "github.com/aigis-sec/aigis/deps/checks"
 	"github.com/aigis-sec/aigis/deps/pyparse"
 	"github.com/aigis-sec/aigis/finding"
@@ -71,6 +72,12 @@ func Scan(ctx context.Context, paths []string, opt Options) (*finding.Report, er
 	seen := map[string]bool{}
 	if opt.Deps {
 		for _, r := range depchecks.Rules() {
+			seen[r.ID] = true
+			rep.Rules = append(rep.Rules, r)
+		}
+	}
+	for _, r := range signals.Rules() {
+		if !seen[r.ID] {
 			seen[r.ID] = true
 			rep.Rules = append(rep.Rules, r)
 		}

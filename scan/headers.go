@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aigis-sec/aigis/data"
+	"github.com/aigis-sec/aigis/data/signals"
 	"github.com/aigis-sec/aigis/finding"
 	"github.com/aigis-sec/aigis/format/gguf"
 	"github.com/aigis-sec/aigis/format/hdf5"
@@ -355,4 +357,82 @@ func isDatasetScript(text []byte) bool {
 	return bytes.Contains(text, []byte("datasets")) &&
 		(bytes.Contains(text, []byte("GeneratorBasedBuilder")) || bytes.Contains(text, []byte("ArrowBasedBuilder")) ||
 			bytes.Contains(text, []byte("DatasetBuilder")))
+}
+
+// datasetExt: dataset files are picked by name for aigis scan (any text
+// would read as a one-column CSV); aigis data reads them by content.
+func datasetExt(loc finding.Location) bool {
+	name := strings.ToLower(memberOrPath(loc))
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".zst")
+	for _, ext := range []string{".csv", ".tsv", ".jsonl", ".parquet"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// dataset runs the dataset signals of aigis data (poisoning, leakage) on
+// a dataset file found by the scan. Only files on disk are read this way.
+func (s *session) dataset(b blob) {
+	if b.osPath == "" {
+		return
+	}
+	r, err := data.Open(b.osPath, data.DefaultLimits())
+	if err != nil {
+		s.fail(b.loc, fmt.Errorf("dataset: %w", err))
+		return
+	}
+	defer r.Close()
+	// A sample chooses the text and label columns; then every row streams.
+	var sample []*data.Row
+	var readErr error
+	next := func() (*data.Row, bool) {
+		row, err := r.Next()
+		if err != nil {
+			if err != io.EOF {
+				readErr = err
+			}
+			return nil, false
+		}
+		return row, true
+	}
+	for len(sample) < 200 {
+		row, ok := next()
+		if !ok {
+			break
+		}
+		cp := *row
+		cp.Values = append([]string(nil), row.Values...)
+		sample = append(sample, &cp)
+	}
+	cols := r.Columns()
+	text, label := data.Fields(cols, sample)
+	a := signals.New(b.loc, cols, signals.Options{Text: indexOf(cols, text), Label: indexOf(cols, label)})
+	for _, row := range sample {
+		a.Add(row)
+	}
+	if len(sample) == 200 {
+		for row, ok := next(); ok; row, ok = next() {
+			a.Add(row)
+		}
+	}
+	// The dataset signals are their own checker (package data/signals,
+	// which uses scan/checks for secrets): their findings go straight in.
+	s.findings = append(s.findings, a.Findings()...)
+	if readErr != nil {
+		s.fail(b.loc, fmt.Errorf("dataset: %w", readErr))
+	}
+}
+
+func indexOf(cols []string, name string) int {
+	if name == "" {
+		return -1
+	}
+	for i, c := range cols {
+		if c == name {
+			return i
+		}
+	}
+	return -1
 }
