@@ -21,6 +21,7 @@
 package fake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -158,6 +159,10 @@ func (s *Server) count(next http.Handler) http.Handler {
 			s.mu.Unlock()
 		}()
 		if delay > 0 {
+			// Read the body first: only then does net/http notice a client
+			// that gives up, and cancel r.Context().
+			body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			select {
 			case <-time.After(delay):
 			case <-r.Context().Done():
