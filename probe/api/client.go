@@ -62,7 +62,7 @@ const (
 type Client struct {
 	Endpoint string // base URL, with or without a trailing /v1
 	Model    string
-	API      string // "openai" or "anthropic"
+	API      string // "openai" (also when empty) or "anthropic"
 	// APIKey is set from the environment by NewFromEnv. It is never
 	// logged or written anywhere.
 	APIKey string
