@@ -49,7 +49,12 @@ func TestCheck(t *testing.T) {
 		{"quantised", func() *fakeModel { f := newFake("gpt-x", 1, 9); f.quantise = 1.5; return f }(), Changed, []string{KindDistribution}},
 		{"tokenizer change", func() *fakeModel { f := newFake("gpt-x", 1, 9); f.splitDigits = true; return f }(), Changed, []string{KindCanaryTokens}},
 		{"fingerprint only", func() *fakeModel { f := newFake("gpt-x", 1, 9); f.fingerprint = "fp_new"; return f }(), Changed, []string{KindCanaryFingerprint}},
-		{"model string only", func() *fakeModel { f := newFake("gpt-x", 1, 9); f.name = "gpt-x-2"; f.fingerprint = "fp_gpt-x"; return f }(), Changed, []string{KindCanaryModel}},
+		{"model string only", func() *fakeModel {
+			f := newFake("gpt-x", 1, 9)
+			f.name = "gpt-x-2"
+			f.fingerprint = "fp_gpt-x"
+			return f
+		}(), Changed, []string{KindCanaryModel}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
