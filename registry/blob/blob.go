@@ -1,0 +1,73 @@
+// Package blob stores file contents by their SHA-256 digest.
+//
+// Every artifact the registry serves (model weights, dataset shards, config
+// files) is kept once, named by the hex SHA-256 of its bytes. A Store does
+// not know about repositories or revisions: the metadata store maps paths at
+// a commit to digests, and this package maps digests to bytes.
+//
+// Put streams its input while hashing, so callers need not know the digest in
+// advance; they compare the returned Ref with what they expected (an LFS
+// pointer's oid, say) and Delete on a mismatch. Put is idempotent: storing
+// the same bytes twice yields the same Ref and one object.
+//
+// FS is the embedded implementation used by `aigis serve` with no setup.
+// Other backends (S3) implement Store and must pass blobtest.TestContract.
+package blob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrNotFound is returned when no object has the requested digest.
+var ErrNotFound = errors.New("blob: not found")
+
+// ErrBadDigest is returned for a digest that is not 64 lowercase hex
+// characters. Digests name files and keys, so anything else (a path, "..",
+// upper case aliases) is refused before it reaches the backend.
+var ErrBadDigest = errors.New("blob: malformed sha256 digest")
+
+// Ref names a stored object.
+type Ref struct {
+	SHA256 string // 64 lowercase hex characters
+	Size   int64
+}
+
+// Store is content-addressed blob storage.
+type Store interface {
+	// Put reads r to EOF and stores its bytes. The object becomes visible
+	// only once complete and durable; a failed or interrupted Put leaves
+	// nothing behind under the digest.
+	Put(ctx context.Context, r io.Reader) (Ref, error)
+	// Open returns the object and its size. The reader seeks, so callers can
+	// serve HTTP Range requests (http.ServeContent).
+	Open(ctx context.Context, sha256 string) (io.ReadSeekCloser, int64, error)
+	// Stat returns the size of the object.
+	Stat(ctx context.Context, sha256 string) (int64, error)
+	// Delete removes the object; ErrNotFound if there was none.
+	Delete(ctx context.Context, sha256 string) error
+}
+
+// ValidDigest reports whether s is a well-formed SHA-256 digest in the form
+// Store uses: 64 lowercase hex characters.
+func ValidDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkDigest(s string) error {
+	if !ValidDigest(s) {
+		return fmt.Errorf("%w: %q", ErrBadDigest, s)
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package blob
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// FS stores objects as files under a directory:
+//
+//	dir/objects/ab/cdef…   the object whose digest is abcdef… (read-only)
+//	dir/tmp/put-*          uploads in progress
+//
+// Put writes to dir/tmp (the same file system as objects, so the final
+// rename is atomic), fsyncs the file, renames it into place and fsyncs the
+// parent directory. A crash mid-Put leaves at most a file in dir/tmp, which
+// NewFS removes. Only one process should use a directory at a time.
+type FS struct {
+	objects string
+	tmp     string
+}
+
+var _ Store = (*FS)(nil)
+
+// NewFS opens (creating if needed) a blob directory and removes temporary
+// files left by interrupted uploads.
+func NewFS(dir string) (*FS, error) {
+	f := &FS{objects: filepath.Join(dir, "objects"), tmp: filepath.Join(dir, "tmp")}
+	for _, d := range []string{f.objects, f.tmp} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("blob: create %s: %w", d, err)
+		}
+	}
+	entries, err := os.ReadDir(f.tmp)
+	if err != nil {
+		return nil, fmt.Errorf("blob: read %s: %w", f.tmp, err)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(f.tmp, e.Name())); err != nil {
+			return nil, fmt.Errorf("blob: remove stale upload: %w", err)
+		}
+	}
+	return f, nil
+}
+
+func (f *FS) path(digest string) string {
+	return filepath.Join(f.objects, digest[:2], digest[2:])
+}
+
+// Put implements Store.
+func (f *FS) Put(ctx context.Context, r io.Reader) (ref Ref, err error) {
+	tmp, err := os.CreateTemp(f.tmp, "put-*")
+	if err != nil {
+		return Ref{}, fmt.Errorf("blob: put: %w", err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+		}
+		if err != nil {
+			os.Remove(tmpName)
+		}
+	}()
+
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, r})
+	if err != nil {
+		return Ref{}, fmt.Errorf("blob: put: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return Ref{}, fmt.Errorf("blob: put: sync: %w", err)
+	}
+	if err := tmp.Chmod(0o440); err != nil {
+		return Ref{}, fmt.Errorf("blob: put: %w", err)
+	}
+	err = tmp.Close()
+	tmp = nil
+	if err != nil {
+		return Ref{}, fmt.Errorf("blob: put: close: %w", err)
+	}
+	ref = Ref{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
+
+	final := f.path(ref.SHA256)
+	if _, err := os.Stat(final); err == nil {
+		// Already stored: same digest, same bytes.
+		os.Remove(tmpName)
+		return ref, nil
+	}
+	dir := filepath.Dir(final)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return Ref{}, fmt.Errorf("blob: put: %w", err)
+	}
+	if err := os.Rename(tmpName, final); err != nil {
+		return Ref{}, fmt.Errorf("blob: put: %w", err)
+	}
+	// Make the rename durable: fsync the directory that now names the object.
+	if err := syncDir(dir); err != nil {
+		return Ref{}, fmt.Errorf("blob: put: %w", err)
+	}
+	return ref, nil
+}
+
+// Open implements Store. The returned *os.File seeks.
+func (f *FS) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64, error) {
+	if err := checkDigest(digest); err != nil {
+		return nil, 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	file, err := os.Open(f.path(digest))
+	if err != nil {
+		return nil, 0, notFound(digest, err)
+	}
+	st, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, 0, fmt.Errorf("blob: stat %s: %w", digest, err)
+	}
+	return file, st.Size(), nil
+}
+
+// Stat implements Store.
+func (f *FS) Stat(ctx context.Context, digest string) (int64, error) {
+	if err := checkDigest(digest); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	st, err := os.Stat(f.path(digest))
+	if err != nil {
+		return 0, notFound(digest, err)
+	}
+	return st.Size(), nil
+}
+
+// Delete implements Store.
+func (f *FS) Delete(ctx context.Context, digest string) error {
+	if err := checkDigest(digest); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Remove(f.path(digest)); err != nil {
+		return notFound(digest, err)
+	}
+	return nil
+}
+
+func notFound(digest string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s", ErrNotFound, digest)
+	}
+	return fmt.Errorf("blob: %s: %w", digest, err)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ctxReader stops a long copy when the context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
