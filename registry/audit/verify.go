@@ -252,4 +252,3 @@ func (r *Report) has(i int64) bool {
 	}
 	return false
 }
-
