@@ -28,6 +28,8 @@ func FuzzOpen(f *testing.F) {
 	f.Add(append(recs, 0, 0, 0, 1, '{'))
 	f.Add([]byte{})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	syncFile = func(*os.File) error { return nil }
+	f.Cleanup(func() { syncFile = (*os.File).Sync })
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := t.TempDir()
 		if err := os.WriteFile(filepath.Join(d, RecordsFile), b, 0o600); err != nil {
