@@ -277,9 +277,15 @@ func (s *SQLite) ListFiles(ctx context.Context, repoID, commit, prefix, cursor s
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
+	// One lower bound, not two: SQLite uses only one of "path > cursor" and
+	// "path >= prefix" to seek the index, and picking the wrong one scans.
 	query := `SELECT path, size, sha256, blob_sha1, lfs FROM files
-		WHERE repo_id = ? AND commit_sha = ? AND path > ? AND path >= ?`
-	args := []any{repoID, commit, cursor, prefix}
+		WHERE repo_id = ? AND commit_sha = ? AND path >= ?`
+	args := []any{repoID, commit, prefix}
+	if cursor >= prefix {
+		query = strings.Replace(query, "path >= ?", "path > ?", 1)
+		args[2] = cursor
+	}
 	if end := prefixEnd(prefix); end != "" {
 		query += ` AND path < ?`
 		args = append(args, end)
