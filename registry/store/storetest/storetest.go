@@ -331,11 +331,22 @@ func testPagination(t *testing.T, s store.Store) {
 			t.Errorf("limit %d: %d pages, want %d", limit, pages, wantPages)
 		}
 	}
+	// A cursor before the prefix starts at the prefix; one past it is empty.
+	page, _, err := s.ListFiles(ctx, repoID, commitA, "shards/", "other/", 2)
+	must(t, err)
+	if diff := cmp.Diff(want[:2], paths(page)); diff != "" {
+		t.Errorf("cursor before prefix (-want +got):\n%s", diff)
+	}
+	page, next, err := s.ListFiles(ctx, repoID, commitA, "shards/", "zzz", 2)
+	if err != nil || len(page) != 0 || next != "" {
+		t.Errorf("cursor after prefix = %v, %q, %v; want nothing", paths(page), next, err)
+	}
+
 	// Limits are capped.
 	for i := range store.MaxListLimit + 10 - 1234 {
 		must(t, s.PutFile(ctx, store.File{RepoID: repoID, Commit: commitA, Path: fmt.Sprintf("z/%06d", i), SHA256: "x"}))
 	}
-	page, next, err := s.ListFiles(ctx, repoID, commitA, "", "", store.MaxListLimit*10)
+	page, next, err = s.ListFiles(ctx, repoID, commitA, "", "", store.MaxListLimit*10)
 	must(t, err)
 	if len(page) != store.MaxListLimit || next == "" {
 		t.Fatalf("huge limit: %d files, next %q; want %d and a cursor", len(page), next, store.MaxListLimit)
