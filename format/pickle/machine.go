@@ -245,6 +245,42 @@ func (m *machine) pop() (Value, error) {
 	return v, nil
 }
 
+// memoIndex reads the memo index argument of GET/PUT (a decimal line),
+// BINGET/BINPUT (one byte) and LONG_BINGET/LONG_BINPUT (four bytes).
+func (m *machine) memoIndex(off int64, op byte) (int64, error) {
+	switch op {
+	case opGet, opPut:
+		line, _, err := m.in.readLine(32)
+		if err != nil {
+			return 0, err
+		}
+		v, err := strconv.ParseInt(string(line), 10, 64)
+		if err != nil {
+			return 0, m.fail(off, op, "invalid memo key %q", truncate(string(line), 32))
+		}
+		return v, nil
+	case opBinget, opBinput:
+		b, err := m.in.readByte()
+		return int64(b), err
+	}
+	var buf [4]byte
+	if err := m.in.read(buf[:]); err != nil {
+		return 0, err
+	}
+	return int64(binary.LittleEndian.Uint32(buf[:])), nil
+}
+
+// pop2 pops the two values on top: below, then top.
+func (m *machine) pop2() (below, top Value, err error) {
+	if top, err = m.pop(); err != nil {
+		return nil, nil, err
+	}
+	if below, err = m.pop(); err != nil {
+		return nil, nil, err
+	}
+	return below, top, nil
+}
+
 func (m *machine) top() (Value, error) {
 	if len(m.stack) <= m.fence() {
 		return nil, errUnderflow
@@ -616,11 +652,7 @@ func (m *machine) step(off int64, op byte) error {
 		d.add(items)
 		return m.push(d)
 	case opSetitem:
-		v, err := m.pop()
-		if err != nil {
-			return err
-		}
-		k, err := m.pop()
+		k, v, err := m.pop2()
 		if err != nil {
 			return err
 		}
@@ -674,29 +706,9 @@ func (m *machine) step(off int64, op byte) error {
 
 	// Memo
 	case opGet, opBinget, opLongBinget:
-		var idx int64
-		switch op {
-		case opGet:
-			line, _, err := m.in.readLine(32)
-			if err != nil {
-				return err
-			}
-			v, err := strconv.ParseInt(string(line), 10, 64)
-			if err != nil {
-				return m.fail(off, op, "invalid memo key %q", truncate(string(line), 32))
-			}
-			idx = v
-		case opBinget:
-			b, err := m.in.readByte()
-			if err != nil {
-				return err
-			}
-			idx = int64(b)
-		default:
-			if err := m.in.read(buf[:4]); err != nil {
-				return err
-			}
-			idx = int64(binary.LittleEndian.Uint32(buf[:4]))
+		idx, err := m.memoIndex(off, op)
+		if err != nil {
+			return err
 		}
 		v, ok := m.memo.get(idx)
 		if !ok {
@@ -704,32 +716,12 @@ func (m *machine) step(off int64, op byte) error {
 		}
 		return m.push(v)
 	case opPut, opBinput, opLongBinput:
-		var idx int64
-		switch op {
-		case opPut:
-			line, _, err := m.in.readLine(32)
-			if err != nil {
-				return err
-			}
-			v, err := strconv.ParseInt(string(line), 10, 64)
-			if err != nil {
-				return m.fail(off, op, "invalid memo key %q", truncate(string(line), 32))
-			}
-			if v < 0 {
-				return m.fail(off, op, "negative PUT argument")
-			}
-			idx = v
-		case opBinput:
-			b, err := m.in.readByte()
-			if err != nil {
-				return err
-			}
-			idx = int64(b)
-		default:
-			if err := m.in.read(buf[:4]); err != nil {
-				return err
-			}
-			idx = int64(binary.LittleEndian.Uint32(buf[:4]))
+		idx, err := m.memoIndex(off, op)
+		if err != nil {
+			return err
+		}
+		if idx < 0 {
+			return m.fail(off, op, "negative PUT argument")
 		}
 		v, err := m.top()
 		if err != nil {
@@ -753,11 +745,7 @@ func (m *machine) step(off int64, op byte) error {
 		}
 		return m.push(m.importName(mod, name, off, "GLOBAL"))
 	case opStackGlobal:
-		name, err := m.pop()
-		if err != nil {
-			return err
-		}
-		mod, err := m.pop()
+		mod, name, err := m.pop2()
 		if err != nil {
 			return err
 		}
@@ -822,32 +810,14 @@ func (m *machine) step(off int64, op byte) error {
 		return err
 
 	// Calls
-	case opReduce:
-		args, err := m.pop()
+	case opReduce, opNewobj:
+		callee, args, err := m.pop2()
 		if err != nil {
 			return err
 		}
-		callee, err := m.pop()
-		if err != nil {
-			return err
-		}
-		return m.push(m.call(off, "REDUCE", callee, args, ""))
-	case opNewobj:
-		args, err := m.pop()
-		if err != nil {
-			return err
-		}
-		cls, err := m.pop()
-		if err != nil {
-			return err
-		}
-		return m.push(m.call(off, "NEWOBJ", cls, args, ""))
+		return m.push(m.call(off, OpName(op), callee, args, ""))
 	case opNewobjEx:
-		kwargs, err := m.pop()
-		if err != nil {
-			return err
-		}
-		args, err := m.pop()
+		args, kwargs, err := m.pop2()
 		if err != nil {
 			return err
 		}
