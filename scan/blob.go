@@ -306,34 +306,7 @@ func (s *session) pickle(b blob, head []byte) string {
 	if base := path.Base(b.name); base == "storages" || base == "tensors" {
 		trailingOK = true // legacy tar format: tensor bytes follow the pickles
 	}
-	opt := pickle.FromLimits(s.opt.Limits)
-	opt.Stop = s.stop
-	res := pickle.Interpret(b.reader(), opt)
-	a := &checks.Artifact{Loc: b.loc, Kind: checks.KindPickle, Pickle: res, TrailingExpected: trailingOK, Nested: b.via}
-	if res.Err != nil && res.Err.Limit != nil {
-		s.incomplete = append(s.incomplete, finding.Incomplete{Path: b.loc.Path, Member: b.loc.Member, Reason: res.Err.Limit.Error()})
-	}
-	s.emit(a)
-	if b.parsed != nil {
-		b.parsed(res)
-	}
-	for _, e := range res.Embedded {
-		name := fmt.Sprintf("%s@%d", e.Loader, e.Offset)
-		if len(e.Decoding) > 0 {
-			name = fmt.Sprintf("%s(%s)@%d", e.Loader, strings.Join(e.Decoding, "+"), e.Offset)
-		}
-		loc := b.loc.Child(name)
-		if b.nested >= s.opt.Limits.PickleMaxNested {
-			s.fail(loc, &safeio.LimitError{Limit: "PickleMaxNested", Value: int64(s.opt.Limits.PickleMaxNested)})
-			continue
-		}
-		if e.Truncated {
-			s.fail(loc, &safeio.LimitError{Limit: "PickleKeepBytes", Value: int64(s.opt.Limits.PickleKeepBytes),
-				Detail: "only the start of the nested payload was analysed"})
-		}
-		s.blob(blob{loc: loc, ra: bytes.NewReader(e.Data), size: int64(len(e.Data)), depth: b.depth,
-			nested: b.nested + 1, via: fmt.Sprintf("%s at offset %d", e.Loader, e.Offset)})
-	}
+	res := s.interpret(b, b.reader(), 0, trailingOK)
 	if kind == "pickle" && len(res.Imports) > 0 && isJoblib(res) {
 		kind = "joblib"
 	}
@@ -361,27 +334,43 @@ func (s *session) npy(b blob) string {
 		return "npy"
 	}
 	// np.save pickles object arrays right after the header.
-	s.pickleStream(b, br, int64(h.DataOffset))
+	s.interpret(b, br, int64(h.DataOffset), false)
 	return "npy-object"
 }
 
-// pickleStream analyses a pickle that starts at offset base of b and is
-// read from r.
-func (s *session) pickleStream(b blob, r io.Reader, base int64) {
+// interpret analyses the pickle read from r, which starts at offset base
+// of b: the checkers judge it, the storages it names go to b.parsed, and
+// the payloads it hands to loaders are analysed as blobs of their own.
+func (s *session) interpret(b blob, r io.Reader, base int64, trailingOK bool) *pickle.Result {
 	opt := pickle.FromLimits(s.opt.Limits)
 	opt.Stop = s.stop
 	res := pickle.Interpret(r, opt)
 	shift(res, base)
-	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindPickle, Pickle: res, Nested: b.via})
+	if res.Err != nil && res.Err.Limit != nil {
+		s.incomplete = append(s.incomplete, finding.Incomplete{Path: b.loc.Path, Member: b.loc.Member, Reason: res.Err.Limit.Error()})
+	}
+	s.emit(&checks.Artifact{Loc: b.loc, Kind: checks.KindPickle, Pickle: res, TrailingExpected: trailingOK, Nested: b.via})
+	if b.parsed != nil {
+		b.parsed(res)
+	}
 	for _, e := range res.Embedded {
-		loc := b.loc.Child(fmt.Sprintf("%s@%d", e.Loader, e.Offset))
+		name := fmt.Sprintf("%s@%d", e.Loader, e.Offset)
+		if len(e.Decoding) > 0 {
+			name = fmt.Sprintf("%s(%s)@%d", e.Loader, strings.Join(e.Decoding, "+"), e.Offset)
+		}
+		loc := b.loc.Child(name)
 		if b.nested >= s.opt.Limits.PickleMaxNested {
 			s.fail(loc, &safeio.LimitError{Limit: "PickleMaxNested", Value: int64(s.opt.Limits.PickleMaxNested)})
 			continue
 		}
+		if e.Truncated {
+			s.fail(loc, &safeio.LimitError{Limit: "PickleKeepBytes", Value: int64(s.opt.Limits.PickleKeepBytes),
+				Detail: "only the start of the nested payload was analysed"})
+		}
 		s.blob(blob{loc: loc, ra: bytes.NewReader(e.Data), size: int64(len(e.Data)), depth: b.depth,
 			nested: b.nested + 1, via: fmt.Sprintf("%s at offset %d", e.Loader, e.Offset)})
 	}
+	return res
 }
 
 // shift moves the offsets of res by base, for pickles embedded in a file.
