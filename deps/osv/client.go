@@ -1,23 +1,16 @@
 package osv
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/aigis-sec/aigis/deps/internal/fetch"
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
@@ -252,126 +245,20 @@ func (c *Client) get(ctx context.Context, method, path, keyExtra string, body []
 		base = DefaultBaseURL
 	}
 	u := strings.TrimSuffix(base, "/") + path
-	key := cacheKey(method, u+"#"+keyExtra, body)
-	if data, ok := c.cached(key, maxAge); ok {
+	key := fetch.Key(method, u+"#"+keyExtra, body)
+	cache := fetch.Cache(c.Cache)
+	if data, ok := cache.Get(key, maxAge); ok {
 		return data, nil
 	}
-	data, err := c.do(ctx, method, u, body)
+	r := fetch.Retry{Name: "osv", HTTP: c.HTTP, UserAgent: c.UserAgent, Attempts: maxAttempts,
+		Backoff: initialBackoff, MaxBackoff: maxBackoff, MaxRetryAfter: maxRetryAfter, MaxBytes: maxResponseSize}
+	status, data, err := r.Do(ctx, method, u, body)
 	if err != nil {
 		return nil, err
 	}
-	c.store(key, data)
+	if status != http.StatusOK {
+		return nil, &StatusError{URL: u, Status: status, Body: fetch.Snippet(data)}
+	}
+	cache.Put(key, data)
 	return data, nil
-}
-
-func (c *Client) do(ctx context.Context, method, u string, body []byte) ([]byte, error) {
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	ua := c.UserAgent
-	if ua == "" {
-		ua = "aigis"
-	}
-	backoff := initialBackoff
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("osv: %s: %w (last error: %v)", u, ctx.Err(), lastErr)
-			case <-t.C:
-			}
-			backoff = min(backoff*2, maxBackoff)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-		if err != nil {
-			return nil, fmt.Errorf("osv: %w", err)
-		}
-		req.Header.Set("User-Agent", ua)
-		req.Header.Set("Accept", "application/json")
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("osv: %s: %w", u, ctx.Err())
-			}
-			lastErr = err
-			continue
-		}
-		data, err := io.ReadAll(safeio.LimitReader(resp.Body, maxResponseSize, "osv response bytes"))
-		resp.Body.Close()
-		switch {
-		case resp.StatusCode == http.StatusOK && err == nil:
-			return data, nil
-		case resp.StatusCode == http.StatusOK:
-			return nil, fmt.Errorf("osv: %s: %w", u, err)
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			lastErr = &StatusError{URL: u, Status: resp.StatusCode, Body: snippet(data)}
-			if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && ra >= 0 {
-				backoff = min(time.Duration(ra)*time.Second, maxRetryAfter)
-			}
-		default:
-			return nil, &StatusError{URL: u, Status: resp.StatusCode, Body: snippet(data)}
-		}
-	}
-	return nil, fmt.Errorf("osv: %s: gave up after %d attempts: %w", u, maxAttempts, lastErr)
-}
-
-func snippet(b []byte) string {
-	if len(b) > 200 {
-		b = b[:200]
-	}
-	return string(b)
-}
-
-func cacheKey(method, u string, body []byte) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s %s\n", method, u)
-	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func (c *Client) cached(key string, maxAge time.Duration) ([]byte, bool) {
-	if c.Cache == "" {
-		return nil, false
-	}
-	p := filepath.Join(c.Cache, key+".json")
-	fi, err := os.Stat(p)
-	if err != nil || (maxAge > 0 && time.Since(fi.ModTime()) > maxAge) {
-		return nil, false
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, false
-	}
-	return data, true
-}
-
-// store writes a cache entry atomically; a cache that cannot be written
-// only costs a later request, so errors are ignored.
-func (c *Client) store(key string, data []byte) {
-	if c.Cache == "" {
-		return
-	}
-	if err := os.MkdirAll(c.Cache, 0o755); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(c.Cache, key+".*.tmp")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if errors.Join(werr, cerr) != nil {
-		os.Remove(tmp.Name())
-		return
-	}
-	if os.Rename(tmp.Name(), filepath.Join(c.Cache, key+".json")) != nil {
-		os.Remove(tmp.Name())
-	}
 }

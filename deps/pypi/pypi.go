@@ -15,20 +15,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aigis-sec/aigis/deps/internal/fetch"
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
@@ -193,108 +189,29 @@ func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
 }
 
 func (c *Client) get(ctx context.Context, u string) ([]byte, error) {
-	key := cacheKey(u)
-	if data, ok := c.cached(key); ok {
-		return data, nil
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	ua := c.UserAgent
-	if ua == "" {
-		ua = "aigis"
-	}
-	backoff := initialBackoff
-	var lastErr error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 {
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("pypi: %s: %w (last error: %v)", u, ctx.Err(), lastErr)
-			case <-t.C:
-			}
-			backoff = min(backoff*2, maxBackoff)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, fmt.Errorf("pypi: %w", err)
-		}
-		req.Header.Set("User-Agent", ua)
-		req.Header.Set("Accept", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("pypi: %s: %w", u, ctx.Err())
-			}
-			lastErr = err
-			continue
-		}
-		data, err := io.ReadAll(safeio.LimitReader(resp.Body, maxResponseSize, "pypi response bytes"))
-		resp.Body.Close()
-		switch {
-		case resp.StatusCode == http.StatusOK:
-			if err != nil {
-				return nil, fmt.Errorf("pypi: %s: %w", u, err)
-			}
-			c.store(key, data)
-			return data, nil
-		case resp.StatusCode == http.StatusNotFound:
-			c.store(key, []byte(notFoundBody))
-			return []byte(notFoundBody), nil
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			lastErr = &StatusError{URL: u, Status: resp.StatusCode}
-			if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && ra >= 0 {
-				backoff = min(time.Duration(ra)*time.Second, maxRetryAfter)
-			}
-		default:
-			return nil, &StatusError{URL: u, Status: resp.StatusCode}
-		}
-	}
-	return nil, fmt.Errorf("pypi: %s: gave up after %d attempts: %w", u, maxAttempts, lastErr)
-}
-
-func cacheKey(u string) string {
-	h := sha256.Sum256([]byte("GET " + u))
-	return hex.EncodeToString(h[:])
-}
-
-func (c *Client) cached(key string) ([]byte, bool) {
-	if c.Cache == "" {
-		return nil, false
-	}
+	key := fetch.Key(http.MethodGet, u, nil)
+	cache := fetch.Cache(c.Cache)
 	maxAge := c.MaxAge
 	if maxAge <= 0 {
 		maxAge = DefaultMaxAge
 	}
-	p := filepath.Join(c.Cache, key+".json")
-	fi, err := os.Stat(p)
-	if err != nil || time.Since(fi.ModTime()) > maxAge {
-		return nil, false
+	if data, ok := cache.Get(key, maxAge); ok {
+		return data, nil
 	}
-	data, err := os.ReadFile(p)
-	return data, err == nil
-}
-
-// store writes a cache entry atomically; a cache that cannot be written
-// only costs a later request, so its errors are ignored.
-func (c *Client) store(key string, data []byte) {
-	if c.Cache == "" {
-		return
+	r := fetch.Retry{Name: "pypi", HTTP: c.HTTP, UserAgent: c.UserAgent, Attempts: maxAttempts,
+		Backoff: initialBackoff, MaxBackoff: maxBackoff, MaxRetryAfter: maxRetryAfter, MaxBytes: maxResponseSize}
+	status, data, err := r.Do(ctx, http.MethodGet, u, nil)
+	switch {
+	case err != nil:
+		return nil, err
+	case status == http.StatusOK:
+		cache.Put(key, data)
+		return data, nil
+	case status == http.StatusNotFound:
+		cache.Put(key, []byte(notFoundBody))
+		return []byte(notFoundBody), nil
 	}
-	if err := os.MkdirAll(c.Cache, 0o755); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(c.Cache, key+".*.tmp")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	if errors.Join(werr, tmp.Close()) != nil || os.Rename(tmp.Name(), filepath.Join(c.Cache, key+".json")) != nil {
-		os.Remove(tmp.Name())
-	}
+	return nil, &StatusError{URL: u, Status: status}
 }
 
 // Snapshot is a dated list of the project names of a registry.
