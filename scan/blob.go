@@ -33,6 +33,7 @@ type session struct {
 	total      int64 // uncompressed bytes left for this file (MaxTotalBytes)
 	findings   []finding.Finding
 	incomplete []finding.Incomplete
+	autoMap    *autoMaps // shared by every file of one Scan
 }
 
 // blob is a file or member to recognise and analyse. ra is set when its

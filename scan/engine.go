@@ -92,6 +92,7 @@ func Scan(ctx context.Context, paths []string, opt Options) (*finding.Report, er
 	}
 
 	jobs := make(chan job)
+	am := &autoMaps{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i := 0; i < opt.Workers; i++ {
@@ -99,7 +100,7 @@ func Scan(ctx context.Context, paths []string, opt Options) (*finding.Report, er
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				res := scanFile(ctx, j, opt)
+				res := scanFile(ctx, j, opt, am)
 				mu.Lock()
 				rep.Targets = append(rep.Targets, res.target)
 				rep.Findings = append(rep.Findings, res.findings...)
@@ -296,7 +297,7 @@ type fileResult struct {
 	incomplete []finding.Incomplete
 }
 
-func scanFile(ctx context.Context, j job, opt Options) fileResult {
+func scanFile(ctx context.Context, j job, opt Options, am *autoMaps) fileResult {
 	res := fileResult{target: finding.Target{Path: j.path, Kind: "unknown"}}
 	f, err := os.Open(j.fsPath)
 	if err != nil {
@@ -316,7 +317,7 @@ func scanFile(ctx context.Context, j job, opt Options) fileResult {
 			&safeio.LimitError{Limit: "Timeout", Value: int64(opt.Limits.Timeout / time.Second), Detail: "seconds to analyse one file"})
 		defer cancel()
 	}
-	s := &session{ctx: ctx, opt: opt, total: opt.Limits.MaxTotalBytes}
+	s := &session{ctx: ctx, opt: opt, total: opt.Limits.MaxTotalBytes, autoMap: am}
 	kind := s.blob(blob{loc: finding.Location{Path: j.path}, ra: f, size: st.Size(), osPath: j.fsPath})
 	res.target.Kind = kind
 	res.findings = s.findings

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/aigis-sec/aigis/data"
 	"github.com/aigis-sec/aigis/data/signals"
@@ -325,16 +326,8 @@ func (s *session) pythonRole(b blob, text []byte) string {
 	if b.osPath == "" {
 		return checks.RolePython
 	}
-	for _, cfg := range []string{"config.json", "tokenizer_config.json", "preprocessor_config.json"} {
-		text, err := readSmall(filepath.Join(dir, cfg), maxConfigBytes)
-		if err != nil {
-			continue
-		}
-		for _, f := range checks.AutoMapFiles(text) {
-			if f == base {
-				return checks.RoleRemoteCode
-			}
-		}
+	if s.autoMap.files(dir)[base] {
+		return checks.RoleRemoteCode
 	}
 	if strings.TrimSuffix(base, ".py") == filepath.Base(filepath.Clean(dir)) || isDatasetScript(text) {
 		return checks.RoleDatasetScript
@@ -435,4 +428,39 @@ func indexOf(cols []string, name string) int {
 		}
 	}
 	return -1
+}
+
+// autoMaps remembers, per folder, the files that the auto_map of its
+// config.json, tokenizer_config.json and preprocessor_config.json names,
+// so a repository's configs are read once, not once per Python file.
+type autoMaps struct {
+	mu sync.Mutex
+	m  map[string]map[string]bool
+}
+
+func (a *autoMaps) files(dir string) map[string]bool {
+	if a != nil {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if f, ok := a.m[dir]; ok {
+			return f
+		}
+	}
+	f := map[string]bool{}
+	for _, cfg := range []string{"config.json", "tokenizer_config.json", "preprocessor_config.json"} {
+		text, err := readSmall(filepath.Join(dir, cfg), maxConfigBytes)
+		if err != nil {
+			continue
+		}
+		for _, name := range checks.AutoMapFiles(text) {
+			f[name] = true
+		}
+	}
+	if a != nil {
+		if a.m == nil {
+			a.m = map[string]map[string]bool{}
+		}
+		a.m[dir] = f
+	}
+	return f
 }
