@@ -237,7 +237,7 @@ func walk(ctx context.Context, paths []string, maxFiles int, jobs chan<- job, in
 			switch {
 			case d.IsDir():
 				if id, ok := cacheRepoID(d.Name()); ok {
-					for _, f := range modelIDFindings(finding.Location{Path: p}, id, "the cached repository") {
+					for _, f := range checks.CheckModelID(finding.Location{Path: p}, id, "the cached repository") {
 						found(f)
 					}
 				}
@@ -339,10 +339,6 @@ func cacheRepoID(dir string) (string, bool) {
 		return "", false
 	}
 	return strings.Replace(rest, "--", "/", 1), true
-}
-
-func modelIDFindings(loc finding.Location, id, where string) []finding.Finding {
-	return checks.CheckModelID(loc, id, where)
 }
 
 // scanDeps runs the dependency checks on the dependency files under every
