@@ -61,6 +61,9 @@ type Client struct {
 	Endpoint string
 	// Token is sent as "Authorization: Bearer <Token>" to Endpoint only.
 	Token string
+	// RepoType is "model" (the default when empty) or "dataset": datasets
+	// live under /api/datasets/ and /datasets/ on the Hub.
+	RepoType string
 	// HTTP is the client used; when nil, one with a two-minute timeout.
 	// Its CheckRedirect is replaced for resolve requests, which must see the
 	// first response.
@@ -83,6 +86,23 @@ func (c *Client) endpoint() (*url.URL, error) {
 		return nil, fmt.Errorf("hub: endpoint %q is not an http(s) URL", ep)
 	}
 	return u, nil
+}
+
+// apiKind is the API collection of the client's repository type.
+func (c *Client) apiKind() string {
+	if c.RepoType == "dataset" {
+		return "datasets"
+	}
+	return "models"
+}
+
+// repoSegs are the URL path segments that name a repository on the file
+// routes (resolve, raw): datasets carry a "datasets" prefix.
+func (c *Client) repoSegs(repoID string) []string {
+	if c.RepoType == "dataset" {
+		return append([]string{"datasets"}, split(repoID)...)
+	}
+	return split(repoID)
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -140,7 +160,7 @@ func (c *Client) Files(ctx context.Context, repoID, revision string) (*Snapshot,
 		SHA      string    `json:"sha"`
 		Siblings []sibling `json:"siblings"`
 	}
-	u := apiURL(base, append(append([]string{"api", "models"}, split(repoID)...), "revision", revision)...)
+	u := apiURL(base, append(append([]string{"api", c.apiKind()}, split(repoID)...), "revision", revision)...)
 	u.RawQuery = "blobs=true"
 	if _, err := c.getJSON(ctx, ref, u, base, &info); err != nil {
 		return nil, err
@@ -207,7 +227,7 @@ func filesFromSiblings(sib []sibling) []File {
 
 // tree lists every file of commit, following Link: <…>; rel="next".
 func (c *Client) tree(ctx context.Context, ref reqRef, base *url.URL, commit string) ([]File, error) {
-	u := apiURL(base, append(append([]string{"api", "models"}, split(ref.repoID)...), "tree", commit)...)
+	u := apiURL(base, append(append([]string{"api", c.apiKind()}, split(ref.repoID)...), "tree", commit)...)
 	u.RawQuery = "recursive=true"
 	var files []File
 	for page := 0; u != nil; page++ {
@@ -476,7 +496,7 @@ func (c *Client) Resolve(ctx context.Context, repoID, revision, filePath string)
 	hc := *c.httpClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-	segs := append(append(split(repoID), "resolve", revision), split(filePath)...)
+	segs := append(append(c.repoSegs(repoID), "resolve", revision), split(filePath)...)
 	u := apiURL(base, segs...)
 	for hop := 0; ; hop++ {
 		req, err := c.newRequest(ctx, http.MethodHead, u, base)
@@ -529,4 +549,78 @@ func (c *Client) Resolve(ctx context.Context, repoID, revision, filePath string)
 		}
 		return m, nil
 	}
+}
+
+// downloadTransport has no overall timeout (files are gigabytes) but gives up
+// on a server that does not start answering.
+var downloadTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = time.Minute
+	return t
+}()
+
+// Download GETs the content of one file of repoID at commit, starting at byte
+// offset, and returns the body positioned there. Redirects to the Hub's CDN
+// are followed; the token is sent to the endpoint's host only and dropped on
+// any redirect elsewhere. A server that ignores the Range header of a
+// resumed download is an error rather than a silent restart, so callers can
+// count bytes. The caller closes the body.
+func (c *Client) Download(ctx context.Context, repoID, commit, filePath string, offset int64) (io.ReadCloser, error) {
+	if err := ValidRepoID(repoID); err != nil {
+		return nil, err
+	}
+	if err := validRevision(commit); err != nil {
+		return nil, err
+	}
+	if !validFilePath(filePath) {
+		return nil, fmt.Errorf("%w: file path %q", ErrBadRef, filePath)
+	}
+	base, err := c.endpoint()
+	if err != nil {
+		return nil, err
+	}
+	ref := reqRef{repoID: repoID, revision: commit}
+	u := apiURL(base, append(append(c.repoSegs(repoID), "resolve", commit), split(filePath)...)...)
+	req, err := c.newRequest(ctx, http.MethodGet, u, base)
+	if err != nil {
+		return nil, ref.errorf(u, err, "%v", err)
+	}
+	if offset > 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+	}
+	hc := http.Client{Transport: downloadTransport}
+	if c.HTTP != nil {
+		hc = *c.HTTP
+		hc.Timeout = 0
+	}
+	hc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if len(via) > maxRedirects {
+			return fmt.Errorf("more than %d redirects", maxRedirects)
+		}
+		if r.URL.Host != base.Host || r.URL.Scheme != base.Scheme {
+			r.Header.Del("Authorization")
+		}
+		return nil
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, ref.transportError(u, err)
+	}
+	switch {
+	case offset == 0 && resp.StatusCode == http.StatusOK:
+		return resp.Body, nil
+	case offset > 0 && resp.StatusCode == http.StatusPartialContent:
+		var start int64 = -1
+		fmt.Sscanf(resp.Header.Get("Content-Range"), "bytes %d-", &start)
+		if start != offset {
+			resp.Body.Close()
+			return nil, ref.errorf(u, ErrBadResponse, "asked for bytes from %d, got Content-Range %q", offset, resp.Header.Get("Content-Range"))
+		}
+		return resp.Body, nil
+	case offset > 0 && resp.StatusCode == http.StatusOK:
+		resp.Body.Close()
+		return nil, ref.errorf(u, ErrBadResponse, "the server ignored the Range header of a resumed download")
+	}
+	defer resp.Body.Close()
+	return nil, c.statusError(ref, u, resp)
 }

@@ -8,11 +8,13 @@
 package hubtest
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,7 +23,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // File is one file of a fake repository.
@@ -112,17 +116,75 @@ func (r Repo) branch() string {
 
 // NewServer starts a fake hub serving repos, keyed by repository id, and
 // closes it when the test ends.
+//
+// Dataset repositories are keyed "datasets/org/name" and served under
+// /api/datasets/ and /datasets/, as on the Hub.
 func NewServer(t testing.TB, repos map[string]Repo) *httptest.Server {
-	t.Helper()
-	s := &server{repos: repos}
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return srv
+	return NewHub(t, repos).Server
 }
 
-type server struct{ repos map[string]Repo }
+// Hub is a fake hub whose repositories can change while it runs (a branch
+// moving to a new commit) and which counts the file downloads it serves.
+type Hub struct {
+	*httptest.Server
+	s *server
+}
+
+// NewHub starts a fake hub like NewServer and returns a handle to change it.
+func NewHub(t testing.TB, repos map[string]Repo) *Hub {
+	t.Helper()
+	s := &server{repos: maps.Clone(repos)}
+	if s.repos == nil {
+		s.repos = map[string]Repo{}
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return &Hub{Server: srv, s: s}
+}
+
+// Set adds or replaces a repository.
+func (h *Hub) Set(id string, r Repo) {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	h.s.repos[id] = r
+}
+
+// Downloads returns how many GET requests for file contents (resolve or CDN)
+// the hub has answered with content.
+func (h *Hub) Downloads() int {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	return h.s.downloads
+}
+
+type server struct {
+	mu        sync.Mutex
+	repos     map[string]Repo
+	downloads int
+}
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	repos := maps.Clone(s.repos)
+	s.mu.Unlock()
+	(&view{server: s, repos: repos}).serve(w, r)
+}
+
+// view answers one request from a snapshot of the repositories.
+type view struct {
+	*server
+	repos map[string]Repo
+}
+
+func (s *view) countDownload(r *http.Request) {
+	if r.Method == http.MethodGet {
+		s.mu.Lock()
+		s.downloads++
+		s.mu.Unlock()
+	}
+}
+
+func (s *view) serve(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	for i, seg := range segs {
 		v, err := url.PathUnescape(seg)
@@ -136,18 +198,26 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.cdn(w, r, segs[1])
 		return
 	}
-	if len(segs) >= 4 && segs[0] == "api" && segs[1] == "models" {
+	if len(segs) >= 4 && segs[0] == "api" && (segs[1] == "models" || segs[1] == "datasets") {
+		prefix := ""
+		if segs[1] == "datasets" {
+			prefix = "datasets/"
+		}
 		for n := 1; n <= 2 && 2+n < len(segs); n++ {
-			id, verb, rest := strings.Join(segs[2:2+n], "/"), segs[2+n], segs[3+n:]
+			id, verb, rest := prefix+strings.Join(segs[2:2+n], "/"), segs[2+n], segs[3+n:]
 			if (verb == "revision" || verb == "tree") && len(rest) == 1 {
 				s.api(w, r, id, verb, rest[0])
 				return
 			}
 		}
 	}
+	prefix := ""
+	if segs[0] == "datasets" {
+		prefix, segs = "datasets/", segs[1:]
+	}
 	for n := 1; n <= 2 && n+2 < len(segs); n++ {
 		if segs[n] == "resolve" {
-			s.resolve(w, r, strings.Join(segs[:n], "/"), segs[n+1], strings.Join(segs[n+2:], "/"))
+			s.resolve(w, r, prefix+strings.Join(segs[:n], "/"), segs[n+1], strings.Join(segs[n+2:], "/"))
 			return
 		}
 	}
@@ -166,7 +236,7 @@ func hubError(w http.ResponseWriter, status int, code, msg string) {
 
 // lookup applies the Hub's access and existence rules; ok is false when
 // it has already answered.
-func (s *server) lookup(w http.ResponseWriter, r *http.Request, id, rev string) (Repo, bool) {
+func (s *view) lookup(w http.ResponseWriter, r *http.Request, id, rev string) (Repo, bool) {
 	repo, found := s.repos[id]
 	auth := r.Header.Get("Authorization")
 	switch {
@@ -188,7 +258,7 @@ func (s *server) lookup(w http.ResponseWriter, r *http.Request, id, rev string) 
 	return repo, true
 }
 
-func (s *server) api(w http.ResponseWriter, r *http.Request, id, verb, rev string) {
+func (s *view) api(w http.ResponseWriter, r *http.Request, id, verb, rev string) {
 	repo, ok := s.lookup(w, r, id, rev)
 	if !ok {
 		return
@@ -304,7 +374,7 @@ func writeJSON(w http.ResponseWriter, repo Repo, v any) {
 	w.Write(b)
 }
 
-func (s *server) resolve(w http.ResponseWriter, r *http.Request, id, rev, path string) {
+func (s *view) resolve(w http.ResponseWriter, r *http.Request, id, rev, path string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
@@ -333,22 +403,18 @@ func (s *server) resolve(w http.ResponseWriter, r *http.Request, id, rev, path s
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(f.Content)))
-	if r.Method == http.MethodGet {
-		w.Write(f.Content)
-	}
+	s.countDownload(r)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.Content))
 }
 
-func (s *server) cdn(w http.ResponseWriter, r *http.Request, sum string) {
+func (s *view) cdn(w http.ResponseWriter, r *http.Request, sum string) {
 	for _, repo := range s.repos {
 		for _, f := range repo.Files {
 			if f.LFS && SHA256(f.Content) == sum {
 				// The CDN knows nothing of commits: no X-Repo-Commit here.
-				w.Header().Set("Content-Length", strconv.Itoa(len(f.Content)))
 				w.Header().Set("ETag", `"cdn-`+sum[:8]+`"`)
-				if r.Method == http.MethodGet {
-					w.Write(f.Content)
-				}
+				s.countDownload(r)
+				http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.Content))
 				return
 			}
 		}
