@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func TestContract(t *testing.T, open func(t *testing.T) store.Store) {
 		fn   func(*testing.T, store.Store)
 	}{
 		{"Repos", testRepos},
+		{"ListRepos", testListRepos},
 		{"Revisions", testRevisions},
 		{"StatusTransitions", testStatusTransitions},
 		{"Files", testFiles},
@@ -68,35 +70,111 @@ func seed(t *testing.T, s store.Store) {
 	must(t, s.PutRevision(ctx, store.Revision{RepoID: repoID, Commit: commitB}))
 }
 
+// recent reports whether t was set by the store during this test.
+func recent(t time.Time, since time.Time) bool {
+	return !t.IsZero() && !t.Before(since.Add(-time.Second)) && !t.After(time.Now().Add(time.Second))
+}
+
 func testRepos(t *testing.T, s store.Store) {
 	ctx := t.Context()
+	start := time.Now()
 	_, err := s.GetRepo(ctx, "org/none")
 	wantErr(t, "GetRepo(unknown)", err, store.ErrNotFound)
 
-	r := store.Repo{ID: "org/model", Type: store.Model, Source: store.Upstream}
+	r := store.Repo{ID: "models/org/model", Type: store.Model, Source: store.Upstream,
+		CreatedAt: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)} // ignored
 	must(t, s.PutRepo(ctx, r))
 	got, err := s.GetRepo(ctx, r.ID)
-	if err != nil || got != r {
-		t.Fatalf("GetRepo = %+v, %v; want %+v", got, err, r)
+	must(t, err)
+	if !recent(got.CreatedAt, start) {
+		t.Fatalf("CreatedAt = %v, want the time of the first PutRepo", got.CreatedAt)
 	}
-	// Put again updates.
+	created := got.CreatedAt
+	r.CreatedAt = created
+	if got != r {
+		t.Fatalf("GetRepo = %+v; want %+v", got, r)
+	}
+	// Put again updates, but the creation time stays.
+	time.Sleep(2 * time.Millisecond)
 	r.Source = store.Internal
 	must(t, s.PutRepo(ctx, r))
 	if got, _ := s.GetRepo(ctx, r.ID); got != r {
 		t.Fatalf("after update GetRepo = %+v, want %+v", got, r)
 	}
-	d := store.Repo{ID: "org/data", Type: store.Dataset, Source: store.Internal}
+	// A dataset of the same name is another repository.
+	d := store.Repo{ID: "datasets/org/model", Type: store.Dataset, Source: store.Internal}
 	must(t, s.PutRepo(ctx, d))
-	if got, _ := s.GetRepo(ctx, d.ID); got != d {
+	if got, _ := s.GetRepo(ctx, d.ID); got.Type != store.Dataset || got.Source != store.Internal {
 		t.Fatalf("GetRepo(dataset) = %+v, want %+v", got, d)
+	}
+	if got, _ := s.GetRepo(ctx, r.ID); got.Type != store.Model {
+		t.Fatalf("the dataset replaced the model: %+v", got)
 	}
 
 	for _, bad := range []store.Repo{
 		{ID: "", Type: store.Model, Source: store.Upstream},
 		{ID: "a/b", Type: "space", Source: store.Upstream},
 		{ID: "a/b", Type: store.Model, Source: "elsewhere"},
+		{ID: "a/\x00b", Type: store.Model, Source: store.Upstream},
+		{ID: "a/\xffb", Type: store.Model, Source: store.Upstream},
+		{ID: strings.Repeat("x", store.MaxIDLen+1), Type: store.Model, Source: store.Upstream},
 	} {
-		wantErr(t, fmt.Sprintf("PutRepo(%+v)", bad), s.PutRepo(ctx, bad), store.ErrInvalid)
+		wantErr(t, fmt.Sprintf("PutRepo(%.40q)", bad.ID), s.PutRepo(ctx, bad), store.ErrInvalid)
+	}
+	must(t, s.PutRepo(ctx, store.Repo{ID: strings.Repeat("x", store.MaxIDLen), Type: store.Model, Source: store.Upstream}))
+	_, err = s.GetRepo(ctx, "a/\x00b")
+	wantErr(t, "GetRepo(NUL)", err, store.ErrNotFound)
+}
+
+func testListRepos(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	repos, next, err := s.ListRepos(ctx, "", 0)
+	if err != nil || len(repos) != 0 || next != "" {
+		t.Fatalf("ListRepos(empty store) = %v, %q, %v", repos, next, err)
+	}
+	var want []string
+	for i := range 57 {
+		id := fmt.Sprintf("models/org%d/m%02d", i%4, i)
+		if i%5 == 0 {
+			id = fmt.Sprintf("datasets/org/d%02d", i)
+		}
+		if i == 56 {
+			id = "models/ørg/ü" // non-ASCII sorts after ASCII, bytewise
+		}
+		typ := store.Model
+		if strings.HasPrefix(id, "datasets/") {
+			typ = store.Dataset
+		}
+		must(t, s.PutRepo(ctx, store.Repo{ID: id, Type: typ, Source: store.Upstream}))
+		want = append(want, id)
+	}
+	sort.Strings(want)
+	for _, limit := range []int{1, 10, 56, 57, 100} {
+		var got []string
+		cursor := ""
+		for range 100 {
+			page, next, err := s.ListRepos(ctx, cursor, limit)
+			must(t, err)
+			if len(page) > limit {
+				t.Fatalf("limit %d: page of %d", limit, len(page))
+			}
+			for _, r := range page {
+				got = append(got, r.ID)
+				if r.Type == "" || r.CreatedAt.IsZero() {
+					t.Fatalf("listed repo %+v lacks type or creation time", r)
+				}
+			}
+			if next == "" {
+				break
+			}
+			if len(page) != limit {
+				t.Fatalf("limit %d: short page of %d with a next cursor", limit, len(page))
+			}
+			cursor = next
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("limit %d: ListRepos pages (-want +got):\n%s", limit, diff)
+		}
 	}
 }
 
@@ -123,8 +201,8 @@ func testRevisions(t *testing.T, s store.Store) {
 	wantErr(t, "ResolveRef(unknown)", err, store.ErrNotFound)
 
 	// Approve A, then record it again as pending: the status must survive.
-	must(t, s.SetStatus(ctx, repoID, commitA, store.Scanning, "", ""))
-	must(t, s.SetStatus(ctx, repoID, commitA, store.Approved, "clean", "policy-1"))
+	must(t, s.SetStatus(ctx, store.StatusChange{RepoID: repoID, Commit: commitA, Status: store.Scanning}))
+	must(t, s.SetStatus(ctx, store.StatusChange{RepoID: repoID, Commit: commitA, Status: store.Approved, Reason: "clean", PolicyVersion: "policy-1"}))
 	must(t, s.PutRevision(ctx, store.Revision{RepoID: repoID, Commit: commitA, Status: store.Pending, Ref: "v1.0"}))
 	got, err = s.GetRevision(ctx, repoID, commitA)
 	must(t, err)
@@ -154,6 +232,10 @@ func testRevisions(t *testing.T, s store.Store) {
 	must(t, s.PutRevision(ctx, want))
 	got, err = s.GetRevision(ctx, repoID, want.Commit)
 	must(t, err)
+	if !recent(got.CreatedAt, before) {
+		t.Errorf("CreatedAt = %v, want now", got.CreatedAt)
+	}
+	want.CreatedAt = got.CreatedAt
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("GetRevision (-want +got):\n%s", diff)
 	}
@@ -167,7 +249,7 @@ func testStatusTransitions(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	seed(t, s)
 	wantErr(t, "SetStatus(unknown revision)",
-		s.SetStatus(ctx, repoID, "cccc", store.Scanning, "", ""), store.ErrNotFound)
+		s.SetStatus(ctx, store.StatusChange{RepoID: repoID, Commit: "cccc", Status: store.Scanning}), store.ErrNotFound)
 
 	steps := []struct {
 		to store.Status
@@ -191,7 +273,7 @@ func testStatusTransitions(t *testing.T, s store.Store) {
 	cur := store.Pending
 	for i, st := range steps {
 		reason := fmt.Sprintf("step %d", i)
-		err := s.SetStatus(ctx, repoID, commitA, st.to, reason, "p1")
+		err := s.SetStatus(ctx, store.StatusChange{RepoID: repoID, Commit: commitA, Status: st.to, Reason: reason, PolicyVersion: "p1"})
 		if st.ok != (err == nil) {
 			t.Fatalf("step %d: %s -> %s: error = %v, want ok=%v", i, cur, st.to, err, st.ok)
 		}
@@ -393,6 +475,11 @@ func testTokens(t *testing.T, s store.Store) {
 	must(t, s.PutToken(ctx, tok))
 	got, err := s.TokenByHash(ctx, store.HashToken("secret-1"))
 	must(t, err)
+	tok.Kind = store.TokenPersonal // the default
+	if !recent(got.CreatedAt, time.Now().Add(-time.Minute)) {
+		t.Errorf("token CreatedAt = %v, want now", got.CreatedAt)
+	}
+	tok.CreatedAt = got.CreatedAt
 	if diff := cmp.Diff(tok, got); diff != "" {
 		t.Fatalf("TokenByHash (-want +got):\n%s", diff)
 	}
@@ -468,16 +555,16 @@ func testJobs(t *testing.T, s store.Store) {
 		t.Fatalf("claim with all leased = %+v, %v", c3, err)
 	}
 
-	must(t, s.FinishJob(ctx, id1, nil))
-	must(t, s.FinishJob(ctx, id2, errors.New("scanner crashed")))
+	must(t, s.FinishJob(ctx, id1, "w1", nil))
+	must(t, s.FinishJob(ctx, id2, "w2", errors.New("scanner crashed")))
 	if got, _ := s.GetJob(ctx, id1); got.State != store.JobDone || got.Error != "" {
 		t.Fatalf("done job = %+v", got)
 	}
 	if got, _ := s.GetJob(ctx, id2); got.State != store.JobFailed || got.Error != "scanner crashed" {
 		t.Fatalf("failed job = %+v", got)
 	}
-	wantErr(t, "FinishJob(twice)", s.FinishJob(ctx, id1, nil), store.ErrNotFound)
-	wantErr(t, "FinishJob(unknown)", s.FinishJob(ctx, 999999, nil), store.ErrNotFound)
+	wantErr(t, "FinishJob(twice)", s.FinishJob(ctx, id1, "w1", nil), store.ErrNotFound)
+	wantErr(t, "FinishJob(unknown)", s.FinishJob(ctx, 999999, "w1", nil), store.ErrNotFound)
 	_, err = s.GetJob(ctx, 999999)
 	wantErr(t, "GetJob(unknown)", err, store.ErrNotFound)
 
@@ -534,7 +621,7 @@ func testConcurrentClaim(t *testing.T, s store.Store) {
 				}
 				claimed[j.ID] = worker
 				mu.Unlock()
-				if err := s.FinishJob(ctx, j.ID, nil); err != nil {
+				if err := s.FinishJob(ctx, j.ID, worker, nil); err != nil {
 					errs <- err
 					return
 				}
@@ -569,7 +656,9 @@ func testExpiredLease(t *testing.T, s store.Store) {
 	if again == nil || again.ID != id || again.Worker != "w2" || again.Attempts != 2 {
 		t.Fatalf("reclaim after expiry = %+v, want job %d for w2 on attempt 2", again, id)
 	}
-	must(t, s.FinishJob(ctx, id, nil))
+	wantErr(t, "FinishJob(by the worker whose lease expired)", s.FinishJob(ctx, id, "dead-worker", nil), store.ErrNotFound)
+	wantErr(t, "RenewLease(by the worker whose lease expired)", s.RenewLease(ctx, id, "dead-worker", time.Minute), store.ErrNotFound)
+	must(t, s.FinishJob(ctx, id, "w2", nil))
 	if got, _ := s.GetJob(ctx, id); got.State != store.JobDone {
 		t.Fatalf("state = %s", got.State)
 	}
