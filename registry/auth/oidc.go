@@ -105,7 +105,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 	var disc struct {
 		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 	}
-	_ = provider.Claims(&disc) // absent or unreadable: the default below
+	_ = provider.Claims(&disc)                    // absent or unreadable: the default below
 	endpoint.AuthStyle = oauth2.AuthStyleInHeader // client_secret_basic, the OIDC default
 	if len(disc.AuthMethods) > 0 && !slices.Contains(disc.AuthMethods, "client_secret_basic") && slices.Contains(disc.AuthMethods, "client_secret_post") {
 		endpoint.AuthStyle = oauth2.AuthStyleInParams
