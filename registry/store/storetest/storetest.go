@@ -1,5 +1,5 @@
 // Package storetest is the contract every store.Store must meet. Each
-// backend (SQLite, later PostgreSQL) runs TestContract; open must return a
+// backend (SQLite, PostgreSQL) runs TestContract; open must return a
 // fresh, empty store for each call and close it when the test ends.
 package storetest
 
@@ -36,6 +36,19 @@ func TestContract(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Jobs", testJobs},
 		{"ConcurrentClaim", testConcurrentClaim},
 		{"ExpiredLease", testExpiredLease},
+		{"RevisionLists", testRevisionLists},
+		{"Refs", testRefs},
+		{"StatusHistory", testStatusHistory},
+		{"PutFiles", testPutFiles},
+		{"BlobReferenced", testBlobReferenced},
+		{"Approvals", testApprovals},
+		{"Aliases", testAliases},
+		{"TokenLifecycle", testTokenLifecycle},
+		{"RoleBindings", testRoleBindings},
+		{"Sessions", testSessions},
+		{"JobOwnership", testJobOwnership},
+		{"JobGiveUp", testJobGiveUp},
+		{"ListJobs", testListJobs},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
