@@ -50,6 +50,24 @@ type Store interface {
 	Delete(ctx context.Context, sha256 string) error
 }
 
+// NamedPutter is implemented by stores that can keep bytes under a name the
+// caller computes instead of the digest of those bytes. A wrapper that
+// transforms content (Encrypted stores ciphertext) uses it to file the
+// transformed bytes under the digest of the original ones, which it only
+// knows once the whole input has streamed through. FS and S3 implement it.
+//
+// The stored bytes are not checked against the name: only wrappers that
+// check the content themselves on Open should use it.
+type NamedPutter interface {
+	// PutNamed reads r to EOF, then calls name for the digest to store the
+	// bytes under, with the same guarantees as Put: the object appears only
+	// once complete and durable, and a failed Put (including an error from
+	// name) leaves nothing behind. If an object with that name exists
+	// already it is kept and the new bytes are dropped. PutNamed returns the
+	// number of bytes read from r.
+	PutNamed(ctx context.Context, r io.Reader, name func() (string, error)) (int64, error)
+}
+
 // ValidDigest reports whether s is a well-formed SHA-256 digest in the form
 // Store uses: 64 lowercase hex characters.
 func ValidDigest(s string) bool {

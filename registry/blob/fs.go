@@ -54,10 +54,26 @@ func (f *FS) path(digest string) string {
 }
 
 // Put implements Store.
-func (f *FS) Put(ctx context.Context, r io.Reader) (ref Ref, err error) {
+func (f *FS) Put(ctx context.Context, r io.Reader) (Ref, error) {
+	h := sha256.New()
+	var digest string
+	n, err := f.PutNamed(ctx, io.TeeReader(r, h), func() (string, error) {
+		digest = hex.EncodeToString(h.Sum(nil))
+		return digest, nil
+	})
+	if err != nil {
+		return Ref{}, err
+	}
+	return Ref{SHA256: digest, Size: n}, nil
+}
+
+var _ NamedPutter = (*FS)(nil)
+
+// PutNamed implements NamedPutter.
+func (f *FS) PutNamed(ctx context.Context, r io.Reader, name func() (string, error)) (n int64, err error) {
 	tmp, err := os.CreateTemp(f.tmp, "put-*")
 	if err != nil {
-		return Ref{}, fmt.Errorf("blob: put: %w", err)
+		return 0, fmt.Errorf("blob: put: %w", err)
 	}
 	tmpName := tmp.Name()
 	defer func() {
@@ -69,42 +85,47 @@ func (f *FS) Put(ctx context.Context, r io.Reader) (ref Ref, err error) {
 		}
 	}()
 
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), ctxReader{ctx, r})
+	n, err = io.Copy(tmp, ctxReader{ctx, r})
 	if err != nil {
-		return Ref{}, fmt.Errorf("blob: put: %w", err)
+		return 0, fmt.Errorf("blob: put: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return Ref{}, fmt.Errorf("blob: put: sync: %w", err)
+		return 0, fmt.Errorf("blob: put: sync: %w", err)
 	}
 	if err := tmp.Chmod(0o440); err != nil {
-		return Ref{}, fmt.Errorf("blob: put: %w", err)
+		return 0, fmt.Errorf("blob: put: %w", err)
 	}
 	err = tmp.Close()
 	tmp = nil
 	if err != nil {
-		return Ref{}, fmt.Errorf("blob: put: close: %w", err)
+		return 0, fmt.Errorf("blob: put: close: %w", err)
 	}
-	ref = Ref{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
+	digest, err := name()
+	if err != nil {
+		return 0, fmt.Errorf("blob: put: %w", err)
+	}
+	if err := checkDigest(digest); err != nil {
+		return 0, fmt.Errorf("blob: put: %w", err)
+	}
 
-	final := f.path(ref.SHA256)
+	final := f.path(digest)
 	if _, err := os.Stat(final); err == nil {
-		// Already stored: same digest, same bytes.
+		// Already stored: same digest, same content.
 		os.Remove(tmpName)
-		return ref, nil
+		return n, nil
 	}
 	dir := filepath.Dir(final)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return Ref{}, fmt.Errorf("blob: put: %w", err)
+		return 0, fmt.Errorf("blob: put: %w", err)
 	}
 	if err := os.Rename(tmpName, final); err != nil {
-		return Ref{}, fmt.Errorf("blob: put: %w", err)
+		return 0, fmt.Errorf("blob: put: %w", err)
 	}
 	// Make the rename durable: fsync the directory that now names the object.
 	if err := syncDir(dir); err != nil {
-		return Ref{}, fmt.Errorf("blob: put: %w", err)
+		return 0, fmt.Errorf("blob: put: %w", err)
 	}
-	return ref, nil
+	return n, nil
 }
 
 // Open implements Store. The returned *os.File seeks.
