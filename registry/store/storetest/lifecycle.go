@@ -231,10 +231,10 @@ func testPutFiles(t *testing.T, s store.Store) {
 		{RepoID: repoID, Commit: commitB, Path: "\ue000"},
 	}))
 	for prefix, want := range map[string][]string{
-		"\u07ff":      {"\u07ff/a", "\u07ff\u07ff"},
-		"\U0010ffff":  {"\U0010ffff\U0010ffff"},
-		"\ud7ff":      {"\ud7ff-x"},
-		"\u0800":      {"\u0800"},
+		"\u07ff":       {"\u07ff/a", "\u07ff\u07ff"},
+		"\U0010ffff":   {"\U0010ffff\U0010ffff"},
+		"\ud7ff":       {"\ud7ff-x"},
+		"\u0800":       {"\u0800"},
 		"\u07ff\u07fe": nil,
 	} {
 		got, _, err := s.ListFiles(ctx, repoID, commitB, prefix, "", 0)
