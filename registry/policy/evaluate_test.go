@@ -56,15 +56,25 @@ func TestEvaluateRules(t *testing.T) {
 		{"lookalikes off", "lookalikes: off\n", with(func(in *Input) { in.RepoID = "meta-lIama/Llama-3.1-8B" }), nil},
 
 		{"fail_on high: a high finding", "gate:\n  fail_on: high\n",
-			with(func(in *Input) { in.Findings = []finding.Finding{mk("pickle-file-access", finding.High, "m.bin", "io.open")} }), []string{CodeFindings}},
+			with(func(in *Input) {
+				in.Findings = []finding.Finding{mk("pickle-file-access", finding.High, "m.bin", "io.open")}
+			}), []string{CodeFindings}},
 		{"fail_on high: a medium finding", "gate:\n  fail_on: high\n",
-			with(func(in *Input) { in.Findings = []finding.Finding{mk("pickle-unknown-callable", finding.Medium, "m.bin", "x.Y")} }), nil},
+			with(func(in *Input) {
+				in.Findings = []finding.Finding{mk("pickle-unknown-callable", finding.Medium, "m.bin", "x.Y")}
+			}), nil},
 		{"fail_on medium: a medium finding", "gate:\n  fail_on: medium\n",
-			with(func(in *Input) { in.Findings = []finding.Finding{mk("pickle-unknown-callable", finding.Medium, "m.bin", "x.Y")} }), []string{CodeFindings}},
+			with(func(in *Input) {
+				in.Findings = []finding.Finding{mk("pickle-unknown-callable", finding.Medium, "m.bin", "x.Y")}
+			}), []string{CodeFindings}},
 		{"ignore_rules", "gate:\n  ignore_rules: [pickle-file-access]\n",
-			with(func(in *Input) { in.Findings = []finding.Finding{mk("pickle-file-access", finding.High, "m.bin", "io.open")} }), nil},
+			with(func(in *Input) {
+				in.Findings = []finding.Finding{mk("pickle-file-access", finding.High, "m.bin", "io.open")}
+			}), nil},
 		{"ignore_rules: another rule still gates", "gate:\n  ignore_rules: [pickle-network]\n",
-			with(func(in *Input) { in.Findings = []finding.Finding{mk("pickle-file-access", finding.High, "m.bin", "io.open")} }), []string{CodeFindings}},
+			with(func(in *Input) {
+				in.Findings = []finding.Finding{mk("pickle-file-access", finding.High, "m.bin", "io.open")}
+			}), []string{CodeFindings}},
 		{"incomplete quarantine", "gate:\n  incomplete: quarantine\n", with(func(in *Input) { in.Incomplete = true }), []string{CodeIncomplete}},
 		{"incomplete allow", "gate:\n  incomplete: allow\n", with(func(in *Input) { in.Incomplete = true }), nil},
 
