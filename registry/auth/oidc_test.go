@@ -26,10 +26,13 @@ type loginApp struct {
 	oidc *OIDC
 }
 
-func newLoginApp(t *testing.T, cfg OIDCConfig) *loginApp {
+func newLoginApp(t *testing.T, cfg OIDCConfig, authMethods ...string) *loginApp {
 	t.Helper()
 	a := &loginApp{idp: oidctest.New("aigis-ui", "s3cret", alice)}
 	t.Cleanup(a.idp.Close)
+	if len(authMethods) > 0 {
+		a.idp.SetAuthMethods(authMethods...)
+	}
 	mux := http.NewServeMux()
 	a.srv = httptest.NewServer(mux)
 	t.Cleanup(a.srv.Close)
@@ -252,6 +255,17 @@ func TestOIDCRefusals(t *testing.T) {
 			resp, body := get(t, c, cb.String())
 			check(t, resp, body, tc.want)
 		})
+	}
+}
+
+// TestOIDCClientAuthMethods logs in against providers that accept only
+// one way of sending the client secret: the one they advertise is used.
+func TestOIDCClientAuthMethods(t *testing.T) {
+	for _, m := range []string{"client_secret_basic", "client_secret_post"} {
+		a := newLoginApp(t, OIDCConfig{}, m)
+		if resp, body := get(t, browser(t, true), a.srv.URL+"/login"); resp.StatusCode != 200 {
+			t.Errorf("provider accepting only %s: login ended with %d %s", m, resp.StatusCode, body)
+		}
 	}
 }
 

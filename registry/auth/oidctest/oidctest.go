@@ -51,11 +51,12 @@ type Provider struct {
 	signer                 jose.Signer
 	jwks                   jose.JSONWebKeySet
 
-	mu     sync.Mutex
-	user   User
-	edit   func(claims map[string]any)
-	grants map[string]*grant
-	auths  []Authorization
+	mu          sync.Mutex
+	authMethods []string
+	user        User
+	edit        func(claims map[string]any)
+	grants      map[string]*grant
+	auths       []Authorization
 }
 
 type grant struct {
@@ -91,6 +92,7 @@ func New(clientID, clientSecret string, user User) *Provider {
 		jwks:         jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk.Public()}},
 		user:         user,
 		grants:       map[string]*grant{},
+		authMethods:  []string{"client_secret_basic", "client_secret_post"},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
@@ -114,6 +116,15 @@ func (p *Provider) SetUser(u User) {
 	p.user = u
 }
 
+// SetAuthMethods sets the client authentication methods the provider
+// advertises and accepts at /token: "client_secret_basic",
+// "client_secret_post" or both (the default).
+func (p *Provider) SetAuthMethods(methods ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.authMethods = slices.Clone(methods)
+}
+
 // EditClaims installs f to change the claims of every ID token before it is
 // signed (nil removes it).
 func (p *Provider) EditClaims(f func(claims map[string]any)) {
@@ -130,6 +141,9 @@ func (p *Provider) Authorizations() []Authorization {
 }
 
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	methods := slices.Clone(p.authMethods)
+	p.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                p.srv.URL,
 		"authorization_endpoint":                p.srv.URL + "/authorize",
@@ -139,7 +153,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"token_endpoint_auth_methods_supported": methods,
 		"scopes_supported":                      []string{"openid", "email", "profile", "groups"},
 	})
 }
@@ -205,7 +219,18 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "malformed form body")
 		return
 	}
+	p.mu.Lock()
+	methods := slices.Clone(p.authMethods)
+	p.mu.Unlock()
 	id, secret, basic := r.BasicAuth()
+	method := "client_secret_post"
+	if basic {
+		method = "client_secret_basic"
+	}
+	if !slices.Contains(methods, method) {
+		tokenError(w, http.StatusUnauthorized, "invalid_client", method+" is not accepted here")
+		return
+	}
 	if basic {
 		id, _ = url.QueryUnescape(id)
 		secret, _ = url.QueryUnescape(secret)
