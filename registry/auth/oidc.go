@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -215,17 +216,34 @@ func (o *OIDC) CallbackHandler(done func(w http.ResponseWriter, r *http.Request,
 }
 
 func (o *OIDC) identity(idt *oidc.IDToken) (Identity, error) {
-	var claims map[string]any
-	if err := idt.Claims(&claims); err != nil {
+	var raw json.RawMessage
+	if err := idt.Claims(&raw); err != nil {
 		return Identity{}, fmt.Errorf("the ID token's claims are unreadable: %v", err)
 	}
-	id := Identity{Subject: idt.Subject}
+	return identityFromClaims(raw, o.cfg.GroupsClaim)
+}
+
+// MaxClaimsSize bounds the JSON claims of an ID token.
+const MaxClaimsSize = 1 << 20
+
+// identityFromClaims reads the identity from the JSON claims of a verified
+// ID token. It is pure, so it can be fuzzed.
+func identityFromClaims(raw []byte, groupsClaim string) (Identity, error) {
+	if len(raw) > MaxClaimsSize {
+		return Identity{}, fmt.Errorf("the ID token's claims take %d bytes, more than %d: narrow the claims at the provider", len(raw), MaxClaimsSize)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		return Identity{}, fmt.Errorf("the ID token's claims are unreadable: %v", err)
+	}
+	var id Identity
+	id.Subject, _ = claims["sub"].(string)
 	id.Email, _ = claims["email"].(string)
 	id.Name, _ = claims["name"].(string)
 	if id.Subject == "" || len(id.Subject) > MaxClaimLen || len(id.Email) > MaxClaimLen || len(id.Name) > MaxClaimLen {
 		return Identity{}, fmt.Errorf("the ID token has no subject or an overlong claim (over %d bytes): check the provider's claim mapping", MaxClaimLen)
 	}
-	switch g := claims[o.cfg.GroupsClaim].(type) {
+	switch g := claims[groupsClaim].(type) {
 	case nil:
 	case string: // some providers send a single group as a string
 		id.Groups = []string{g}
@@ -236,16 +254,16 @@ func (o *OIDC) identity(idt *oidc.IDToken) (Identity, error) {
 		for _, v := range g {
 			s, ok := v.(string)
 			if !ok {
-				return Identity{}, fmt.Errorf("the %q claim holds a %T, want strings: check the provider's claim mapping", o.cfg.GroupsClaim, v)
+				return Identity{}, fmt.Errorf("the %q claim holds a %T, want strings: check the provider's claim mapping", groupsClaim, v)
 			}
 			id.Groups = append(id.Groups, s)
 		}
 	default:
-		return Identity{}, fmt.Errorf("the %q claim is a %T, want a list of strings: check the provider's claim mapping", o.cfg.GroupsClaim, g)
+		return Identity{}, fmt.Errorf("the %q claim is a %T, want a list of strings: check the provider's claim mapping", groupsClaim, g)
 	}
 	for _, g := range id.Groups {
 		if g == "" || len(g) > MaxClaimLen {
-			return Identity{}, fmt.Errorf("the %q claim holds an empty or overlong group name", o.cfg.GroupsClaim)
+			return Identity{}, fmt.Errorf("the %q claim holds an empty or overlong group name", groupsClaim)
 		}
 	}
 	return id, nil

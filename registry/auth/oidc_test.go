@@ -312,3 +312,33 @@ func TestNewOIDCErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzIdentityFromClaims feeds arbitrary JSON as the claims of a verified ID
+// token. Invariants: no panic; an accepted identity has a subject and stays
+// within the documented bounds.
+func FuzzIdentityFromClaims(f *testing.F) {
+	f.Add([]byte(`{"sub":"a","email":"a@x","name":"A","groups":["ml","ops"]}`))
+	f.Add([]byte(`{"sub":"a","groups":"admins"}`))
+	f.Add([]byte(`{"sub":"a","groups":[1,2]}`))
+	f.Add([]byte(`{"sub":"a","groups":{"x":1}}`))
+	f.Add([]byte(`{"sub":""}`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"sub":"a","groups":[""]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		id, err := identityFromClaims(raw, "groups")
+		if err != nil {
+			if id.Subject != "" || id.Groups != nil {
+				t.Fatalf("error %v with a non-empty identity %+v", err, id)
+			}
+			return
+		}
+		if id.Subject == "" || len(id.Subject) > MaxClaimLen || len(id.Email) > MaxClaimLen || len(id.Name) > MaxClaimLen || len(id.Groups) > MaxGroups {
+			t.Fatalf("accepted identity out of bounds: %+v", id)
+		}
+		for _, g := range id.Groups {
+			if g == "" || len(g) > MaxClaimLen {
+				t.Fatalf("accepted group %q", g)
+			}
+		}
+	})
+}
