@@ -620,6 +620,11 @@ func (ps *parser) material(s string, line int, at, what string) ([]byte, string,
 		ps.add(line, at, "%s file %q is not a regular file", what, s)
 		return nil, "", false
 	}
+	if fi.Size() == 0 {
+		// Also keeps /proc and /sys files, which report size 0, out.
+		ps.add(line, at, "%s file %q is empty", what, s)
+		return nil, "", false
+	}
 	if fi.Size() > maxMaterialSize {
 		ps.add(line, at, "%s file %q is larger than %d bytes", what, s, maxMaterialSize)
 		return nil, "", false
