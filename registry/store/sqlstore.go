@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -578,6 +580,16 @@ func (s *sqlStore) PutFiles(ctx context.Context, files []File) error {
 				uniq = append(uniq, f)
 			}
 		}
+	}
+	// Rows in key order: concurrent batches that overlap lock them in the
+	// same order and cannot deadlock.
+	if len(uniq) > 1 {
+		if &uniq[0] == &files[0] {
+			uniq = append([]File(nil), files...)
+		}
+		slices.SortFunc(uniq, func(a, b File) int {
+			return cmp.Or(strings.Compare(a.RepoID, b.RepoID), strings.Compare(a.Commit, b.Commit), strings.Compare(a.Path, b.Path))
+		})
 	}
 	op := fmt.Sprintf("put %d files", len(uniq))
 	if len(uniq) == 1 {
