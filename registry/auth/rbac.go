@@ -2,6 +2,7 @@ package auth
 
 import (
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -28,12 +29,16 @@ const (
 	ActAdmin           Action = "admin"            // global settings (system)
 )
 
-// Actions lists every action, in the order of the tables in the package
-// documentation.
-var Actions = []Action{
+// allActions is every action, in the order of the tables in the package
+// documentation; an action's index is its bit in an actionSet.
+var allActions = [...]Action{
 	ActRead, ActReadQuarantined, ActRequestIngest, ActPush, ActApprove, ActReject, ActWaive,
 	ActPromote, ActManagePolicy, ActManageMembers, ActManageTokens, ActReadAudit, ActAdmin,
 }
+
+// Actions returns every action, in the order of the tables in the package
+// documentation.
+func Actions() []Action { return slices.Clone(allActions[:]) }
 
 // Roles.
 const (
@@ -45,9 +50,11 @@ const (
 	RoleAuditor   = "auditor" // system-wide: meaningful only on the "*" pattern
 )
 
-// Roles lists every role, in the order of the tables in the package
+// Roles returns every role, in the order of the tables in the package
 // documentation.
-var Roles = []string{RoleReader, RoleRequester, RolePublisher, RoleReviewer, RoleAdmin, RoleAuditor}
+func Roles() []string {
+	return []string{RoleReader, RoleRequester, RolePublisher, RoleReviewer, RoleAdmin, RoleAuditor}
+}
 
 // Scope caps what a token may do, whatever its owner's roles allow.
 type Scope string
@@ -61,8 +68,8 @@ const (
 	ScopeAdmin   Scope = "admin"   // everything the roles allow
 )
 
-// Scopes lists every scope.
-var Scopes = []Scope{ScopeRead, ScopeWrite, ScopeApprove, ScopeAdmin}
+// Scopes returns every scope.
+func Scopes() []Scope { return []Scope{ScopeRead, ScopeWrite, ScopeApprove, ScopeAdmin} }
 
 // PrincipalAnonymous is the principal of a request without credentials.
 // Bindings of this principal apply to every principal: when the server lets
@@ -93,7 +100,7 @@ func setOf(acts ...Action) actionSet {
 }
 
 func actionIndex(a Action) int {
-	for i, b := range Actions {
+	for i, b := range allActions {
 		if a == b {
 			return i
 		}
