@@ -10,8 +10,16 @@
 // pointer's oid, say) and Delete on a mismatch. Put is idempotent: storing
 // the same bytes twice yields the same Ref and one object.
 //
-// FS is the embedded implementation used by `aigis serve` with no setup.
-// Other backends (S3) implement Store and must pass blobtest.TestContract.
+// Backends:
+//
+//   - FS keeps objects in a local directory; `aigis serve` uses it with no
+//     setup.
+//   - S3 keeps them in an S3-compatible bucket (AWS, MinIO, Ceph, versitygw).
+//   - Encrypted wraps either and stores AES-256-GCM ciphertext under the
+//     plaintext's digest (see its doc for what that reveals).
+//
+// Every backend passes blobtest.TestContract. The S3 tests need a server:
+// eval "$(.ci/versitygw.sh)" starts one and sets AIGIS_TEST_S3_ENDPOINT.
 package blob
 
 import (

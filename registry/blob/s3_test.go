@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -488,3 +490,75 @@ func benchS3(b *testing.B, size int) {
 }
 
 func BenchmarkS3_256MiB(b *testing.B) { benchS3(b, 256<<20) }
+
+// blockAfter yields r, then signals ready and blocks forever, so the
+// process is killed in the middle of a Put.
+type blockAfter struct {
+	r     io.Reader
+	ready string
+}
+
+func (b *blockAfter) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		os.WriteFile(b.ready, nil, 0o600)
+		select {}
+	}
+	return n, err
+}
+
+// A process killed in the middle of a multipart Put leaves an incomplete
+// upload under tmp/ and nothing under sha256/; CleanupTemp removes it.
+func TestS3KilledPut(t *testing.T) {
+	if spec := os.Getenv("BLOB_S3_CRASH"); spec != "" {
+		f := strings.Split(spec, "|")
+		s, err := blob.NewS3(context.Background(), blob.S3Config{
+			Endpoint: os.Getenv("AIGIS_TEST_S3_ENDPOINT"), Bucket: f[0], Prefix: f[1],
+			AccessKey: os.Getenv("AIGIS_TEST_S3_ACCESS_KEY"), SecretKey: os.Getenv("AIGIS_TEST_S3_SECRET_KEY"),
+			PathStyle: true, PartSize: 5 << 20, Concurrency: 1,
+		})
+		if err != nil {
+			os.Exit(2)
+		}
+		s.Put(context.Background(), &blockAfter{r: &stream{n: 11 << 20}, ready: f[2]})
+		os.Exit(3) // not reached: the parent kills us
+	}
+	s, cfg := newS3(t, nil)
+	ready := filepath.Join(t.TempDir(), "ready")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestS3KilledPut$")
+	cmd.Env = append(os.Environ(), "BLOB_S3_CRASH="+cfg.Bucket+"|"+cfg.Prefix+"|"+ready)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("helper never reached the middle of Put")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Two full parts are read; give the first one time to reach the server.
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	c := rawClient(t)
+	if objs := listKeys(t, c, cfg.Bucket, cfg.Prefix+"sha256/"); len(objs) != 0 {
+		t.Fatalf("killed Put left objects: %v", objs)
+	}
+	ups := listUploads(t, c, cfg.Bucket)
+	if len(ups) != 1 || !strings.HasPrefix(ups[0], cfg.Prefix+"tmp/") {
+		t.Fatalf("multipart uploads after the kill: %v, want one under %stmp/", ups, cfg.Prefix)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := s.CleanupTemp(context.Background(), 0); err != nil || n != 1 {
+		t.Fatalf("CleanupTemp = %d, %v; want 1", n, err)
+	}
+	if ups := listUploads(t, c, cfg.Bucket); len(ups) != 0 {
+		t.Fatalf("uploads left after CleanupTemp: %v", ups)
+	}
+}

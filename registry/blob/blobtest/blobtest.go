@@ -1,5 +1,5 @@
 // Package blobtest is the contract every blob.Store must meet. Each backend
-// (the filesystem store, later S3) runs TestContract on a fresh, empty store.
+// (FS, S3, Encrypted over either) runs TestContract on a fresh, empty store.
 package blobtest
 
 import (
