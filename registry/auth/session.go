@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -88,8 +89,11 @@ func cmpOr(d, def time.Duration) time.Duration {
 // store. Call it only after authenticating, so a session id planted before
 // login is never reused (session fixation).
 func (s *Sessions) Create(ctx context.Context, w http.ResponseWriter, principal string, groups []string) error {
-	if principal == "" {
+	if principal == "" || principal == PrincipalAnonymous {
 		return errors.New("auth: session without a principal: authenticate first")
+	}
+	if strings.HasPrefix(principal, "sa:") {
+		return fmt.Errorf("auth: %s is a service account, which has tokens but no web login: sign in as a user", principal)
 	}
 	id := randomID()
 	now := s.now()

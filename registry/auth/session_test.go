@@ -167,8 +167,11 @@ func TestSessionCreateErrors(t *testing.T) {
 	if len(w.Result().Cookies()) != 0 {
 		t.Error("cookie set although the session was not stored")
 	}
-	if err := newSessions(realClock()).Create(context.Background(), httptest.NewRecorder(), "", nil); err == nil {
-		t.Error("Create accepted an empty principal")
+	for _, p := range []string{"", PrincipalAnonymous, "sa:ci"} {
+		w := httptest.NewRecorder()
+		if err := newSessions(realClock()).Create(context.Background(), w, p, nil); err == nil || len(w.Result().Cookies()) != 0 {
+			t.Errorf("Create gave %q a web session (err %v)", p, err)
+		}
 	}
 }
 
