@@ -58,7 +58,8 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &pe) || len(pe.Problems) == 0 || len(pe.Problems) > maxProblems {
 				t.Fatalf("error %T with %d problems: %v", err, len(pe.Problems), err)
 			}
-			lines := bytes.Count(data, []byte("\n")) + 2
+			// YAML breaks lines at \n, \r and \r\n.
+			lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 2
 			for _, pr := range pe.Problems {
 				if pr.Line < 0 || pr.Line > lines || pr.Message == "" {
 					t.Fatalf("problem %+v out of %d lines", pr, lines)

@@ -119,6 +119,10 @@ func (ps *parser) add(line int, key, format string, a ...any) {
 	}
 }
 
+// full says whether no more problems will be reported, so the work of
+// describing one (suggestions) can be skipped.
+func (ps *parser) full() bool { return len(ps.problems) >= maxProblems }
+
 func (ps *parser) digest(data []byte) string {
 	h := sha256.New()
 	h.Write(data)
@@ -268,6 +272,9 @@ func (ps *parser) mapping(n *yaml.Node, at string, fields []field) {
 		}
 		seen[k.Value] = k.Line
 		i := slices.IndexFunc(fields, func(f field) bool { return f.name == k.Value })
+		if i < 0 && ps.full() {
+			continue
+		}
 		if i < 0 {
 			names := make([]string, len(fields))
 			for j, f := range fields {
@@ -464,6 +471,9 @@ func (ps *parser) gate(n *yaml.Node, p *Policy) {
 func (ps *parser) rule(id string, line int, at string) bool {
 	if knownRules()[id] {
 		return true
+	}
+	if ps.full() {
+		return false
 	}
 	msg := fmt.Sprintf("unknown rule id %q", id)
 	if s := closest(id, ruleIDs()); s != "" {

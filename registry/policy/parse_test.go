@@ -231,3 +231,21 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// The largest file Parse accepts, full of problems, is still parsed quickly.
+func TestParseWorstCaseIsFast(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: aigis/v1\nversion: x\ngate:\n  ignore_rules:\n")
+	for b.Len() < MaxFileSize-100 {
+		b.WriteString("    - pickle-code-executiox\n")
+	}
+	start := time.Now()
+	_, err := Parse("big.yaml", []byte(b.String()), t.TempDir())
+	var pe *ParseError
+	if !errors.As(err, &pe) || len(pe.Problems) != maxProblems {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Parse took %v", d)
+	}
+}
