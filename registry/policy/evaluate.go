@@ -51,31 +51,31 @@ const (
 
 // Reason is one reason a commit is refused.
 type Reason struct {
-	Code    string   // one of the Code… constants
-	Message string   // what happened and what to do, for the user
-	Rules   []string // rule ids behind it (findings, lookalike), sorted
+	Code    string   `json:"code"`            // one of the Code… constants
+	Message string   `json:"message"`         // what happened and what to do, for the user
+	Rules   []string `json:"rules,omitempty"` // rule ids behind it (findings, lookalike), sorted
 }
 
 // Waiver is one finding that an exception waived.
 type Waiver struct {
-	Rule       string
-	Path       string // file (and "!member" inside an archive); "" for the look-alike check
-	Reason     string
-	ApprovedBy string
-	Expires    string // as written in the policy
-	Line       int    // the exception's line in the policy file
+	Rule       string `json:"rule"`
+	Path       string `json:"path,omitempty"` // file (and "!member" inside an archive); "" for the look-alike check
+	Reason     string `json:"reason"`
+	ApprovedBy string `json:"approved_by"`
+	Expires    string `json:"expires"` // as written in the policy
+	Line       int    `json:"line"`    // the exception's line in the policy file
 }
 
 // Decision is the gate's verdict on one commit.
 type Decision struct {
-	Allow   bool
-	Reasons []Reason // every reason it is refused, in the order of the Code… constants
-	Waived  []Waiver // findings an exception waived
+	Allow   bool     `json:"allow"`
+	Reasons []Reason `json:"reasons,omitempty"` // every reason it is refused, in the order of the Code… constants
+	Waived  []Waiver `json:"waived,omitempty"`  // findings an exception waived
 	// ExpiredExceptions are exceptions for this repository (and commit)
 	// that have expired and no longer apply, so users renew or drop them.
-	ExpiredExceptions []string
-	Warnings          []string // lookalikes: warn, exceptions about to expire
-	PolicyVersion     string
+	ExpiredExceptions []string `json:"expired_exceptions,omitempty"`
+	Warnings          []string `json:"warnings,omitempty"` // lookalikes: warn, exceptions about to expire
+	PolicyVersion     string   `json:"policy_version"`
 }
 
 // expiringSoon is how early a warning says an applied exception will expire.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -337,5 +338,20 @@ func TestFormatSize(t *testing.T) {
 		if got := FormatSize(n); got != want {
 			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// Decisions go into the audit log as JSON with stable snake_case keys.
+func TestDecisionJSON(t *testing.T) {
+	p := mustParse(t, "apiVersion: aigis/v1\nversion: t\n")
+	d := p.Evaluate(Input{RepoID: "acme/bert", Source: SourceUpstream, Now: now,
+		Findings: []finding.Finding{mk("pickle-network", finding.High, "m.bin", "socket")}})
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"allow":false,"reasons":[{"code":"findings","message":"1 high finding at or above the gate (high) (pickle-network in m.bin: socket) — see the findings page; if they are reviewed and safe, an admin can add an exception for rules pickle-network in the policy file","rules":["pickle-network"]}],"policy_version":"` + p.Version() + `"}`
+	if string(b) != want {
+		t.Errorf("JSON:\n%s\nwant\n%s", b, want)
 	}
 }

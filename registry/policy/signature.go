@@ -95,11 +95,11 @@ func (p *Policy) SignatureRequirement(repoID string) *SignatureRequirement {
 
 // SignatureResult is what VerifySignature found.
 type SignatureResult struct {
-	Verified bool
-	Method   string // "key", "certificate" or "sigstore"; "" when the file is not an OMS signature
-	Signer   string // the key file, certificate subject or Sigstore identity that verified
-	File     string // the signature file, relative to the model folder
-	Error    string // why it did not verify, for the user
+	Verified bool   `json:"verified"`
+	Method   string `json:"method,omitempty"` // "key", "certificate" or "sigstore"; "" when the file is not an OMS signature
+	Signer   string `json:"signer,omitempty"` // the key file, certificate subject or Sigstore identity that verified
+	File     string `json:"file,omitempty"`   // the signature file, relative to the model folder
+	Error    string `json:"error,omitempty"`  // why it did not verify, for the user
 }
 
 // SignatureFile is the name VerifySignature looks for first.
