@@ -65,7 +65,7 @@ without ever loading them, and reports every finding with its MITRE ATLAS ids.`,
 	root.SetArgs(args)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newScanCmd(stdout, stderr), newHashCmd(stdout, stderr), newSignCmd(stdout, stderr),
-		newVerifyCmd(stdout, stderr), newBOMCmd(stdout, stderr), newDepsCmd(stdout, stderr), newDataCmd(stdout, stderr), newProbeCmd(stdout, stderr),
+		newVerifyCmd(stdout, stderr), newBOMCmd(stdout, stderr), newDepsCmd(stdout, stderr), newDataCmd(stdout, stderr), newProbeCmd(stdout, stderr), newServeCmd(stdout, stderr), newAuditCmd(stdout, stderr), newPushCmd(stdout, stderr),
 		newRulesCmd(stdout), newVersionCmd(stdout))
 
 	err := root.Execute()

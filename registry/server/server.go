@@ -130,6 +130,7 @@ type Server struct {
 	changed   chan struct{}
 
 	hooks *webhooks
+	ui    uiState // web UI state (ui_state.go)
 }
 
 // New checks cfg and returns a Server.
