@@ -155,27 +155,28 @@ func ValidScope(s Scope) bool {
 // of what p's matching bindings grant, intersected with what p's token
 // scopes allow.
 func Allowed(p Principal, act Action, repoID string) bool {
+	bit := setOf(act)
 	if p.Scopes != nil {
 		var capped actionSet
 		for _, s := range p.Scopes {
 			capped |= scopeActions[s]
 		}
-		if !capped.has(act) {
+		if capped&bit == 0 {
 			return false
 		}
 	}
-	system := systemActions.has(act)
+	system := systemActions&bit != 0
 	for _, b := range p.Bindings {
 		if !p.holds(b) {
 			continue
 		}
 		if system {
-			if b.Namespace == "*" && systemRoles[b.Role].has(act) {
+			if b.Namespace == "*" && systemRoles[b.Role]&bit != 0 {
 				return true
 			}
 			continue
 		}
-		if namespaceRoles[b.Role].has(act) && MatchNamespace(b.Namespace, repoID) {
+		if namespaceRoles[b.Role]&bit != 0 && MatchNamespace(b.Namespace, repoID) {
 			return true
 		}
 	}

@@ -310,3 +310,18 @@ func FuzzMatchNamespace(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAllowed: the check runs on every request, with a principal
+// holding a few dozen bindings.
+func BenchmarkAllowed(b *testing.B) {
+	p := Principal{ID: "user:alice", Groups: []string{"group:ml", "group:ops"}, Scopes: []Scope{ScopeRead, ScopeWrite}}
+	for i := range 40 {
+		p.Bindings = append(p.Bindings, Binding{"group:ml", "org" + strings.Repeat("x", i%7) + "/*", RoleReader})
+	}
+	p.Bindings = append(p.Bindings, Binding{"user:alice", "acme/*", RolePublisher})
+	for b.Loop() {
+		if !Allowed(p, ActPush, "acme/bert") {
+			b.Fatal("denied")
+		}
+	}
+}
