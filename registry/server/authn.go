@@ -29,6 +29,11 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (auth.Princi
 			return auth.Principal{}, &authError{badCredentials}
 		}
 		secret = strings.TrimSpace(secret)
+		// @huggingface/hub refuses tokens that do not start with "hf_":
+		// "hf_" + an aigis token is accepted as that token.
+		if rest, ok := strings.CutPrefix(secret, "hf_"); ok && strings.HasPrefix(rest, auth.TokenPrefix) {
+			secret = rest
+		}
 		if _, ok := auth.ParseToken(secret); !ok {
 			return auth.Principal{}, &authError{badCredentials}
 		}

@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aigis-sec/aigis/hub/hubtest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, buf *syncBuffer, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(buf.String()); m != nil {
+			return m
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("server output never matched %s:\n%s", re, buf.String())
+	return nil
+}
+
+type call struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func httpDo(t *testing.T, method, url, token string, body io.Reader) call {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return call{resp.StatusCode, resp.Header, b}
+}
+
+// TestServeEndToEnd runs `aigis serve` as a user would: first start with an
+// admin token, a benign model pulled through and served, a malicious one
+// refused with the reason, an internal model pushed, approved by a reviewer
+// and served, then `aigis audit verify` on the data folder, before and after
+// tampering with the log.
+func TestServeEndToEnd(t *testing.T) {
+	st, err := os.ReadFile(filepath.Join("..", "..", "testdata", "models", "benign", "safetensors", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil, err := os.ReadFile(filepath.Join("..", "..", "testdata", "models", "malicious", "torch", "pytorch_model.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := hubtest.NewHub(t, map[string]hubtest.Repo{
+		"acme/bert": {Files: []hubtest.File{{Path: "config.json", Content: []byte(`{"model_type":"bert"}`)}, {Path: "model.safetensors", Content: st, LFS: true}}},
+		"evil/bert": {Files: []hubtest.File{{Path: "pytorch_model.bin", Content: evil, LFS: true}}},
+	})
+	data := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	f := serveFlags{addr: "127.0.0.1:0", data: data, upstream: up.URL, workers: 1, anonymous: "request", wait: 30 * time.Second,
+		approvals: 1, role: "all", checkpointEvery: time.Hour, s3Prefix: "aigis/", s3Region: "us-east-1"}
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, f, io.Discard, &stderr) }()
+	addr := waitFor(t, &stderr, regexp.MustCompile(`listening on (http://[0-9.:]+)`))[1]
+	admin := waitFor(t, &stderr, regexp.MustCompile(`(aigis_pat_\S+)`))[1]
+
+	// A benign model through the gate: the request waits for the scan.
+	r := httpDo(t, "GET", addr+"/api/models/acme/bert/revision/main", "", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("benign model: %d %s", r.status, r.body)
+	}
+	r = httpDo(t, "GET", addr+"/acme/bert/resolve/main/model.safetensors", "", nil)
+	if r.status != http.StatusOK || !bytes.Equal(r.body, st) {
+		t.Fatalf("benign download: %d, %d bytes", r.status, len(r.body))
+	}
+	// A malicious one is refused with the reason.
+	r = httpDo(t, "GET", addr+"/evil/bert/resolve/main/pytorch_model.bin", "", nil)
+	if r.status != http.StatusForbidden || r.header.Get("X-Error-Code") != "GatedRepo" || !strings.Contains(r.header.Get("X-Error-Message"), "pytorch_model.bin") {
+		t.Fatalf("malicious download: %d %q %q", r.status, r.header.Get("X-Error-Code"), r.header.Get("X-Error-Message"))
+	}
+
+	// An internal model: pushed by the admin, approved by a reviewer.
+	if r := httpDo(t, "POST", addr+"/api/aigis/bindings", admin, strings.NewReader(`{"Principal":"user:rev","Namespace":"acme/*","Role":"reviewer"}`)); r.status != http.StatusCreated {
+		t.Fatalf("add binding: %d %s", r.status, r.body)
+	}
+	r = httpDo(t, "POST", addr+"/api/aigis/tokens", admin, strings.NewReader(`{"owner":"user:rev","scopes":["approve"]}`))
+	var tok struct{ Token string }
+	json.Unmarshal(r.body, &tok)
+	if r.status != http.StatusCreated || tok.Token == "" {
+		t.Fatalf("create token: %d %s", r.status, r.body)
+	}
+	model := t.TempDir()
+	os.WriteFile(filepath.Join(model, "config.json"), []byte(`{"model_type":"bert","hidden_size":4}`), 0o644)
+	os.WriteFile(filepath.Join(model, "model.safetensors"), st, 0o644)
+	var out bytes.Buffer
+	if err := push(ctx, &out, model, addr, "acme/internal", "model", "main", "first", admin); err != nil {
+		t.Fatal(err)
+	}
+	commit := regexp.MustCompile(`@([0-9a-f]{40})`).FindStringSubmatch(out.String())[1]
+	revURL := addr + "/api/aigis/repos/models/acme/internal/revisions/" + commit
+	var rv struct{ Status, Reason string }
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		json.Unmarshal(httpDo(t, "GET", revURL, admin, nil).body, &rv)
+		if strings.HasPrefix(rv.Reason, "awaiting approval") {
+			break
+		}
+	}
+	if !strings.HasPrefix(rv.Reason, "awaiting approval") {
+		t.Fatalf("pushed revision: %+v, want awaiting approval", rv)
+	}
+	if r := httpDo(t, "GET", addr+"/acme/internal/resolve/main/config.json", admin, nil); r.status != http.StatusForbidden {
+		t.Errorf("an unapproved push was served: %d", r.status)
+	}
+	if r := httpDo(t, "POST", revURL+"/approve", admin, strings.NewReader(`{"comment":"mine"}`)); r.status != http.StatusForbidden {
+		t.Errorf("the pusher approved their own push: %d %s", r.status, r.body)
+	}
+	if r := httpDo(t, "POST", revURL+"/approve", tok.Token, strings.NewReader(`{"comment":"reviewed"}`)); r.status != http.StatusOK {
+		t.Fatalf("reviewer approval: %d %s", r.status, r.body)
+	}
+	if r := httpDo(t, "GET", addr+"/acme/internal/resolve/main/model.safetensors", admin, nil); r.status != http.StatusOK || !bytes.Equal(r.body, st) {
+		t.Fatalf("approved push: %d, %d bytes", r.status, len(r.body))
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	var vout, verr bytes.Buffer
+	if code := Main([]string{"audit", "verify", "--data", data}, &vout, &verr); code != ExitOK || !strings.Contains(vout.String(), "audit log verified") {
+		t.Fatalf("audit verify: exit %d\n%s%s", code, vout.String(), verr.String())
+	}
+	// Change one byte of one record: verify names the entry and exits 1.
+	recs := filepath.Join(data, "audit", "records")
+	b, err := os.ReadFile(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(b, []byte(`"allow"`))
+	if i < 0 {
+		t.Fatal("no allow decision in the records")
+	}
+	copy(b[i:], `"alloW"`)
+	if err := os.WriteFile(recs, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vout.Reset()
+	if code := Main([]string{"audit", "verify", "--data", data}, &vout, &verr); code != ExitFindings || !strings.Contains(vout.String(), "changed") {
+		t.Fatalf("tampered log: exit %d\n%s", code, vout.String())
+	}
+}
