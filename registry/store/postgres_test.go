@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,16 +194,7 @@ func TestPostgresBadURL(t *testing.T) {
 	if err == nil {
 		t.Fatal("OpenPostgres to a closed port succeeded")
 	}
-	if s := err.Error(); contains(s, "hunter2") {
+	if s := err.Error(); strings.Contains(s, "hunter2") {
 		t.Fatalf("error shows the password: %s", s)
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }

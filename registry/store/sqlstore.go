@@ -152,19 +152,19 @@ func (s *sqlStore) migrate(ctx context.Context, schema *strings.Replacer, lock s
 // refers to a repository or revision that was never recorded.
 func (s *sqlStore) missingParent(op string, err error) error {
 	if s.d.foreignKey(err) {
-		return fmt.Errorf("store: %s: %w (no such repository or revision)", op, ErrNotFound)
+		return fmt.Errorf("store: %s: %w (no such repository or revision)", clip(op), ErrNotFound)
 	}
-	return fmt.Errorf("store: %s: %w", op, err)
+	return fmt.Errorf("store: %s: %w", clip(op), err)
 }
 
 func noRows(op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("store: %s: %w", op, ErrNotFound)
+		return fmt.Errorf("store: %s: %w", clip(op), ErrNotFound)
 	}
-	return fmt.Errorf("store: %s: %w", op, err)
+	return fmt.Errorf("store: %s: %w", clip(op), err)
 }
 
-func notFound(op string) error { return fmt.Errorf("store: %s: %w", op, ErrNotFound) }
+func notFound(op string) error { return fmt.Errorf("store: %s: %w", clip(op), ErrNotFound) }
 
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
@@ -191,11 +191,21 @@ func affected(res sql.Result, op string) error {
 	return nil
 }
 
+// clip shortens an operation's description for an error message: names
+// come from upstream repositories and may be long.
+func clip(op string) string {
+	const max = 300
+	if len(op) <= max {
+		return op
+	}
+	return strings.ToValidUTF8(op[:max], "") + "…"
+}
+
 // checkText returns ErrInvalid if any field cannot be stored as text.
 func checkText(op string, fields ...string) error {
 	for _, f := range fields {
 		if !validText(f) {
-			return fmt.Errorf("store: %s: %q is not UTF-8 text without NUL: %w", op, f, ErrInvalid)
+			return fmt.Errorf("store: %s: %q is not UTF-8 text without NUL: %w", clip(op), clip(f), ErrInvalid)
 		}
 	}
 	return nil
@@ -206,7 +216,7 @@ func checkText(op string, fields ...string) error {
 // find nothing.
 func keysValid(keys ...string) bool {
 	for _, k := range keys {
-		if !validText(k) {
+		if len(k) > MaxPathLen || !validText(k) {
 			return false
 		}
 	}
@@ -539,11 +549,26 @@ func (s *sqlStore) StatusHistory(ctx context.Context, repoID, commit string) ([]
 // Files.
 
 func checkFile(f File) error {
-	op := "put file " + f.RepoID + "@" + f.Commit + ":" + f.Path
-	if f.RepoID == "" || f.Commit == "" || f.Path == "" || f.Size < 0 {
-		return fmt.Errorf("store: %s: size %d: %w", op, f.Size, ErrInvalid)
+	op := clip("put file " + f.RepoID + "@" + f.Commit + ":" + f.Path)
+	switch {
+	case f.RepoID == "" || f.Commit == "" || f.Path == "" || f.Size < 0:
+		return fmt.Errorf("store: %s: size %d: repository, commit and path are required, size must not be negative: %w", op, f.Size, ErrInvalid)
+	case len(f.Path) > MaxPathLen:
+		return fmt.Errorf("store: %s: path of %d bytes, longer than %d: %w", op, len(f.Path), MaxPathLen, ErrInvalid)
+	case len(f.SHA256) > MaxIDLen || len(f.BlobSHA1) > MaxIDLen:
+		return fmt.Errorf("store: %s: digest longer than %d bytes: %w", op, MaxIDLen, ErrInvalid)
 	}
 	return checkText(op, f.RepoID, f.Commit, f.Path, f.SHA256, f.BlobSHA1)
+}
+
+// checkLen returns ErrInvalid if any of the fields is longer than MaxIDLen.
+func checkLen(op string, fields ...string) error {
+	for _, f := range fields {
+		if len(f) > MaxIDLen {
+			return fmt.Errorf("store: %s: a key of %d bytes, longer than %d: %w", op, len(f), MaxIDLen, ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // PutFile implements Store.
@@ -593,7 +618,7 @@ func (s *sqlStore) PutFiles(ctx context.Context, files []File) error {
 	}
 	op := fmt.Sprintf("put %d files", len(uniq))
 	if len(uniq) == 1 {
-		op = "put file " + uniq[0].RepoID + "@" + uniq[0].Commit + ":" + uniq[0].Path
+		op = clip("put file " + uniq[0].RepoID + "@" + uniq[0].Commit + ":" + uniq[0].Path)
 	}
 	return s.tx(ctx, func(c conn) error {
 		for len(uniq) > 0 {
@@ -874,6 +899,9 @@ func (s *sqlStore) PutToken(ctx context.Context, t Token) error {
 	if t.Kind != TokenPersonal && t.Kind != TokenService {
 		return fmt.Errorf("store: %s: kind %q, want %q or %q: %w", op, t.Kind, TokenPersonal, TokenService, ErrInvalid)
 	}
+	if err := checkLen(op, t.ID, t.Hash, t.Owner); err != nil {
+		return err
+	}
 	if err := checkText(op, append([]string{t.ID, t.Hash, t.Owner, t.Name, t.Prefix}, append(t.Scopes, t.Namespaces...)...)...); err != nil {
 		return err
 	}
@@ -1083,6 +1111,9 @@ func (s *sqlStore) PutSession(ctx context.Context, se Session) error {
 	if se.IDHash == "" || se.Expires.IsZero() {
 		return fmt.Errorf("store: %s: no id hash or expiry: %w", op, ErrInvalid)
 	}
+	if err := checkLen(op, se.IDHash); err != nil {
+		return err
+	}
 	if err := checkText(op, append([]string{se.IDHash, se.Principal}, se.Groups...)...); err != nil {
 		return err
 	}
@@ -1171,6 +1202,9 @@ func (s *sqlStore) EnqueueJob(ctx context.Context, j Job) (int64, error) {
 	if j.Kind == "" || j.RepoID == "" || j.Commit == "" {
 		return 0, fmt.Errorf("store: %s: kind, repository and commit are required: %w", op, ErrInvalid)
 	}
+	if err := checkLen(op, j.Kind, j.RepoID, j.Commit); err != nil {
+		return 0, err
+	}
 	if err := checkText(op, j.Kind, j.RepoID, j.Commit, j.Payload); err != nil {
 		return 0, err
 	}
@@ -1226,6 +1260,9 @@ var gaveUp = fmt.Sprintf("gave up after %d attempts (lease expired each time)", 
 func (s *sqlStore) ClaimJob(ctx context.Context, worker string, lease time.Duration) (*Job, error) {
 	if worker == "" || lease <= 0 {
 		return nil, fmt.Errorf("store: claim job: worker %q, lease %v: a worker name and a positive lease are required: %w", worker, lease, ErrInvalid)
+	}
+	if err := checkLen("claim job", worker); err != nil {
+		return nil, err
 	}
 	if err := checkText("claim job", worker); err != nil {
 		return nil, err

@@ -1,18 +1,39 @@
 // Package store is the registry's metadata: which repositories and revisions
-// it knows, the files in each revision, what the scanner found, whether a
-// revision is approved or quarantined, API tokens, and the queue of scan jobs.
+// it knows, the files in each revision, what the scanner found, the gate's
+// decisions and who made them, promotion aliases, who may do what (tokens,
+// role bindings, UI sessions), and the queue of scan jobs.
 //
 // File contents are not here; they live in package blob, named by SHA-256.
-// A File row links a path at a commit to its blob.
+// A File row links a path at a commit to its blob, and BlobReferenced tells
+// blob garbage collection whether anything still names a digest.
 //
-// Store is the interface the server and scan workers use. SQLite (this
-// package, pure Go, WAL mode) is the embedded default so `aigis serve` runs
-// with no setup; a PostgreSQL implementation will implement the same
-// interface and must pass storetest.TestContract.
+// Store is the interface the server and scan workers use. Two backends
+// implement it with one schema and one set of queries (sqlstore.go), and
+// both pass storetest.TestContract:
 //
-// The gate's one invariant is kept here as well as in policy code: a
-// revision cannot become approved without having been scanned (see
-// CanTransition), and re-recording a revision never resets its status.
+//   - SQLite (OpenSQLite): pure Go, one file in WAL mode; the embedded
+//     default, so `aigis serve` runs with no setup.
+//   - PostgreSQL (OpenPostgres): for several servers and workers sharing
+//     one database. Jobs are claimed with FOR UPDATE SKIP LOCKED; schema
+//     migrations are serialised with an advisory lock.
+//
+// Both order text bytewise (PostgreSQL columns use COLLATE "C"), so paging
+// cursors mean the same on either, and both accept the same records: text
+// must be UTF-8 without NUL, keys are at most MaxIDLen bytes and paths
+// MaxPathLen, within PostgreSQL's index entry limit. IDs are opaque: the
+// server names repositories "models/org/name" and "datasets/org/name".
+//
+// History is kept, not overwritten: every status change of a revision
+// (StatusHistory), every move of an alias (AliasHistory, AliasAt), and
+// every approval. The gate's one invariant is kept here as well as in
+// policy code: a revision cannot become approved without having been
+// scanned (see CanTransition), and re-recording a revision never resets
+// its status.
+//
+// Jobs are leased: a worker that dies loses its job to the next ClaimJob
+// once the lease expires, a worker whose job was reclaimed can no longer
+// renew or finish it, and a job whose lease expired MaxJobAttempts times is
+// failed instead of handed out again.
 package store
 
 import (
@@ -408,9 +429,16 @@ type Store interface {
 	Close() error
 }
 
-// MaxIDLen is the longest repository ID, commit, ref or alias the store
-// accepts, in bytes.
-const MaxIDLen = 300
+// Length limits, in bytes. They keep every indexed key within
+// PostgreSQL's B-tree entry limit (about 2700 bytes), so both backends
+// accept the same records.
+const (
+	// MaxIDLen bounds repository IDs, commits, refs, aliases, digests,
+	// principals, token and session keys, job kinds and workers.
+	MaxIDLen = 300
+	// MaxPathLen bounds a file's path.
+	MaxPathLen = 2000
+)
 
 // CheckID reports whether id is acceptable as a key (repository ID, commit,
 // ref, alias): non-empty, at most MaxIDLen bytes, valid UTF-8 and without

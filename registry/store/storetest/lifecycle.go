@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -627,4 +629,51 @@ func testListJobs(t *testing.T, s store.Store) {
 	}
 	_, err = s.ListJobs(ctx, "stuck", 0)
 	wantErr(t, "ListJobs(bogus state)", err, store.ErrInvalid)
+}
+
+// The longest keys both backends must store: a PostgreSQL index entry has a
+// size limit SQLite lacks, so the store's limits must keep within it.
+func testLongKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	repo := "models/" + noise("repo", store.MaxIDLen-len("models/"))
+	commit := noise("commit", store.MaxIDLen)
+	must(t, s.PutRepo(ctx, store.Repo{ID: repo, Type: store.Model, Source: store.Upstream}))
+	must(t, s.PutRevision(ctx, store.Revision{RepoID: repo, Commit: commit, Ref: noise("ref", store.MaxIDLen)}))
+	// Multi-byte runes: the limit is in bytes.
+	path := strings.ReplaceAll(noise("path", store.MaxPathLen-200), "0", "é")
+	path += strings.Repeat("x", store.MaxPathLen-len(path))
+	digest := noise("digest", store.MaxIDLen)
+	must(t, s.PutFile(ctx, store.File{RepoID: repo, Commit: commit, Path: path, SHA256: digest, BlobSHA1: digest}))
+	got, _, err := s.ListFiles(ctx, repo, commit, string([]rune(path)[:10]), "", 0)
+	must(t, err)
+	if len(got) != 1 || got[0].Path != path {
+		t.Fatalf("longest path not listed back: %d files", len(got))
+	}
+	wantErr(t, "PutFile(path too long)",
+		s.PutFile(ctx, store.File{RepoID: repo, Commit: commit, Path: path + "x"}), store.ErrInvalid)
+	wantErr(t, "PutRevision(commit too long)",
+		s.PutRevision(ctx, store.Revision{RepoID: repo, Commit: commit + "c"}), store.ErrInvalid)
+
+	must(t, s.SetAlias(ctx, store.AliasChange{RepoID: repo, Alias: noise("alias", store.MaxIDLen), Commit: commit}))
+	must(t, s.AddApproval(ctx, store.Approval{RepoID: repo, Commit: commit, Approver: noise("approver", store.MaxIDLen)}))
+	long := noise("long", store.MaxIDLen)
+	must(t, s.PutToken(ctx, store.Token{ID: long, Hash: long, Owner: long}))
+	wantErr(t, "PutToken(hash too long)", s.PutToken(ctx, store.Token{ID: "t", Hash: long + "k"}), store.ErrInvalid)
+	must(t, s.PutRoleBinding(ctx, store.RoleBinding{Principal: long, Namespace: long, Role: long}))
+	must(t, s.PutSession(ctx, store.Session{IDHash: long, Principal: long, Expires: time.Now().Add(time.Hour)}))
+	_, err = s.EnqueueJob(ctx, store.Job{Kind: long, RepoID: repo, Commit: commit})
+	must(t, err)
+	_, err = s.EnqueueJob(ctx, store.Job{Kind: long + "k", RepoID: repo, Commit: commit})
+	wantErr(t, "EnqueueJob(kind too long)", err, store.ErrInvalid)
+}
+
+// noise returns n bytes of hex that do not compress: PostgreSQL compresses
+// index entries, and a repeated letter would fit where real names do not.
+func noise(seed string, n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		h := sha256.Sum256([]byte(fmt.Sprintf("%s-%d", seed, i)))
+		b.WriteString(hex.EncodeToString(h[:]))
+	}
+	return b.String()[:n]
 }

@@ -49,6 +49,7 @@ func TestContract(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobOwnership", testJobOwnership},
 		{"JobGiveUp", testJobGiveUp},
 		{"ListJobs", testListJobs},
+		{"LongKeys", testLongKeys},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
