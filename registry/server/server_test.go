@@ -19,6 +19,7 @@ import (
 	"github.com/aigis-sec/aigis/registry/audit"
 	"github.com/aigis-sec/aigis/registry/auth"
 	"github.com/aigis-sec/aigis/registry/blob"
+	"github.com/aigis-sec/aigis/registry/internal/testbackend"
 	"github.com/aigis-sec/aigis/registry/policy"
 	"github.com/aigis-sec/aigis/registry/store"
 )
@@ -66,18 +67,35 @@ func maliciousRepo(t *testing.T) hubtest.Repo {
 
 type envOpt func(*Config)
 
+// openBackends opens the store and blob backends the suite runs on:
+// SQLite and files by default, PostgreSQL and S3 with
+// AIGIS_SERVER_BACKEND=postgres-s3 (CI runs the suite both ways).
+func openBackends(t *testing.T, dir string) (store.Store, blob.Store) {
+	t.Helper()
+	switch b := os.Getenv("AIGIS_SERVER_BACKEND"); b {
+	case "", "sqlite-fs":
+		st, err := store.OpenSQLite(filepath.Join(dir, "aigis.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		bs, err := blob.NewFS(filepath.Join(dir, "blobs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, bs
+	case "postgres-s3":
+		return testbackend.Postgres(t), testbackend.S3(t)
+	default:
+		t.Fatalf("AIGIS_SERVER_BACKEND=%q: use sqlite-fs or postgres-s3", b)
+		return nil, nil
+	}
+}
+
 func newEnv(t *testing.T, repos map[string]hubtest.Repo, opts ...envOpt) *env {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.OpenSQLite(filepath.Join(dir, "aigis.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	bs, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, bs := openBackends(t, dir)
 	skey, vkey, err := audit.GenerateKey("test/audit")
 	if err != nil {
 		t.Fatal(err)
