@@ -32,7 +32,7 @@ publisher role on the repository's namespace.
 Exit codes: 0 pushed; 2 usage error; 3 the registry refused or could not be
 reached.`,
 		Example: `  AIGIS_TOKEN=aigis_pat_… aigis push ./my-model --registry http://127.0.0.1:8080 --repo acme/my-model`,
-		Args: cobra.ExactArgs(1),
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if registryURL == "" || repo == "" {
 				return usagef("push needs --registry URL and --repo org/name")

@@ -33,7 +33,8 @@ type serveFlags struct {
 	s3PathStyle                                               bool
 	auditKey, role, anonymous, signKey, publicURL             string
 	tlsCert, tlsKey                                           string
-	workers, approvals                                        int
+	workers, approvals, rateBurst                             int
+	rateLimit                                                 float64
 	wait, checkpointEvery, upstreamEvery                      time.Duration
 	webhooks                                                  []string
 	webhookSecretFile                                         string
@@ -90,6 +91,8 @@ Exit codes: 0 stopped cleanly; 2 usage error; 3 could not start.`,
 	fl.IntVar(&f.workers, "workers", 2, "scan workers in this process")
 	fl.StringVar(&f.anonymous, "anonymous", "read", "what clients without a token may do: none, read (download approved revisions) or request (also trigger pull-through)")
 	fl.DurationVar(&f.wait, "wait", 20*time.Second, "how long a request for a revision being scanned waits for the decision before 503 Retry-After")
+	fl.Float64Var(&f.rateLimit, "rate-limit", 50, "requests per second per token (anonymous: per address); 0 turns limits off")
+	fl.IntVar(&f.rateBurst, "rate-burst", 500, "requests a client may send at once before --rate-limit applies")
 	fl.IntVar(&f.approvals, "approvals", 1, "reviewer approvals an internal revision needs (2: four-eyes)")
 	fl.StringArrayVar(&f.webhooks, "webhook", nil, "URL that receives signed alerts (quarantines, upstream moves, denied downloads); repeatable")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file with the HMAC secret for --webhook signatures")
@@ -268,7 +271,7 @@ func runServe(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error
 	defer reg.close()
 
 	cfg := server.Config{Store: reg.store, Blobs: reg.blobs, Audit: reg.log, Upstream: f.upstream, WorkDir: filepath.Join(f.data, "work"),
-		Anonymous: f.anonymous, Approvals: f.approvals, Wait: f.wait, BaseURL: f.publicURL, Logger: logger, Version: version()}
+		Anonymous: f.anonymous, Approvals: f.approvals, RateLimit: f.rateLimit, RateBurst: f.rateBurst, Wait: f.wait, BaseURL: f.publicURL, Logger: logger, Version: version()}
 	if f.offline {
 		cfg.Upstream = ""
 	}

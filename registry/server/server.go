@@ -41,6 +41,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/aigis-sec/aigis/registry/audit"
 	"github.com/aigis-sec/aigis/registry/auth"
 	"github.com/aigis-sec/aigis/registry/blob"
@@ -102,6 +104,11 @@ type Config struct {
 	Signer *Signer
 	// Sessions, when set, authenticates UI requests by cookie.
 	Sessions *auth.Sessions
+	// RateLimit is the sustained requests per second allowed per principal
+	// (anonymous clients: per address), with bursts of RateBurst; 0 turns
+	// rate limiting off. Over it, clients get 429 with Retry-After.
+	RateLimit float64
+	RateBurst int
 
 	// Version is the aigis version; part of the ruleset version, so an
 	// upgrade re-judges what is stored.
@@ -209,7 +216,25 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/", s.serveHF)
-	return s.middleware(mux)
+	var h http.Handler = mux
+	if s.cfg.RateLimit > 0 {
+		burst := s.cfg.RateBurst
+		if burst <= 0 {
+			burst = int(s.cfg.RateLimit) * 10
+		}
+		lim, err := auth.NewLimiter(auth.LimitConfig{Name: "aigis", Rate: rate.Limit(s.cfg.RateLimit), Burst: burst})
+		if err == nil {
+			h = lim.Middleware(func(r *http.Request) string {
+				if p := principalOf(r.Context()); !isAnonymous(p) {
+					return "p:" + p.ID
+				}
+				return "ip:" + auth.RemoteAddrKey(r)
+			}, mux)
+		} else {
+			s.log.Error("rate limiter", "err", err)
+		}
+	}
+	return s.middleware(h)
 }
 
 type ctxKey int
