@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aigis-sec/aigis/finding"
-	"github.com/aigis-sec/aigis/lookalike"
 )
 
 // Input is what the gate knows about one commit of a repository after
@@ -123,7 +122,7 @@ func (p *Policy) Evaluate(in Input) Decision {
 	}
 
 	if p.lookalikes != LookalikeOff {
-		if m := lookalike.Default().Check(in.RepoID); len(m) > 0 {
+		if m := p.lookalikeNamesList().Check(in.RepoID); len(m) > 0 {
 			msg := fmt.Sprintf("%s looks like %s: %s. Check the id letter by letter and use the real repository", in.RepoID, m[0].LooksLike, m[0].Reason)
 			switch e := waiver(RuleLookalike); {
 			case e != nil:

@@ -355,3 +355,29 @@ func TestDecisionJSON(t *testing.T) {
 		t.Errorf("JSON:\n%s\nwant\n%s", b, want)
 	}
 }
+
+// lookalike_names protects the organisation's own names too.
+func TestLookalikeNames(t *testing.T) {
+	in := Input{RepoID: "acrne/bert-base", Source: SourceUpstream, Now: now}
+	if d := mustParse(t, "apiVersion: aigis/v1\nversion: t\n").Evaluate(in); !d.Allow {
+		t.Fatalf("acrne/bert-base refused without lookalike_names: %+v", d.Reasons)
+	}
+	p := mustParse(t, "apiVersion: aigis/v1\nversion: t\nlookalike_names: [acme, acme/bert-base]\n")
+	d := p.Evaluate(in)
+	if diff := cmp.Diff([]string{CodeLookalike}, codes(d)); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	if !strings.Contains(d.Reasons[0].Message, "acrne/bert-base looks like acme/bert-base") {
+		t.Errorf("message = %q", d.Reasons[0].Message)
+	}
+	// The real names, and the built-in list, still work.
+	for id, allow := range map[string]bool{"acme/anything": true, "meta-lIama/Llama-3.1-8B": false} {
+		if d := p.Evaluate(Input{RepoID: id, Source: SourceUpstream, Now: now}); d.Allow != allow {
+			t.Errorf("%s: Allow = %v (%v)", id, d.Allow, d.Reasons)
+		}
+	}
+	if _, err := Parse("p.yaml", []byte("apiVersion: aigis/v1\nversion: t\nlookalike_names: [\"acme corp\"]\n"), ""); err == nil ||
+		!strings.Contains(err.Error(), `p.yaml:3: lookalike_names[0]: "acme corp" is not an organisation or org/model id`) {
+		t.Errorf("err = %v", err)
+	}
+}

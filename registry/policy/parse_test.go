@@ -50,7 +50,7 @@ func TestLoadExample(t *testing.T) {
 	if req == nil || !req.Require || len(req.Keys) != 1 || len(req.Roots) != 1 || len(req.Sigstore) != 1 {
 		t.Fatalf("SignatureRequirement(acme/bert) = %+v", req)
 	}
-	if req.Keys[0].Name != "keys/acme-release.pub" || req.Line != 29 {
+	if req.Keys[0].Name != "keys/acme-release.pub" || req.Line != 30 {
 		t.Errorf("key %q line %d", req.Keys[0].Name, req.Line)
 	}
 	if r := p.SignatureRequirement("acme/experimental-7b"); r == nil || r.Require || r.hasMethods() {
@@ -247,5 +247,26 @@ func TestParseWorstCaseIsFast(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Parse took %v", d)
+	}
+}
+
+// docs/policy.md shows the example file as it is.
+func TestDocsShowExample(t *testing.T) {
+	example, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := os.ReadFile("../../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(docs), "```yaml\n"+string(example)+"```\n") {
+		t.Errorf("docs/policy.md does not show testdata/policy/example.yaml verbatim: copy it into the \"A complete example\" section")
+	}
+	// Every top-level key is documented.
+	for _, key := range []string{"apiVersion", "version", "sources", "lookalikes", "lookalike_names", "gate", "signatures", "licenses", "limits", "exceptions"} {
+		if !strings.Contains(string(docs), "### `"+key+"`") {
+			t.Errorf("docs/policy.md has no section for %s", key)
+		}
 	}
 }

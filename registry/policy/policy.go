@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aigis-sec/aigis/finding"
+	"github.com/aigis-sec/aigis/lookalike"
 )
 
 // APIVersion is the only file format version this package reads.
@@ -39,8 +40,10 @@ type Policy struct {
 	version string // the file's version: key
 	digest  string // hex sha256, see computeDigest
 
-	sources    map[string]*sourceRule
-	lookalikes LookalikeMode
+	sources        map[string]*sourceRule
+	lookalikes     LookalikeMode
+	lookalikeList  *lookalike.List // nil: lookalike.Default()
+	lookalikeNames []string
 
 	failOn          finding.Severity
 	incompleteAllow bool
@@ -131,6 +134,15 @@ func (p *Policy) FailOn() finding.Severity { return p.failOn }
 
 // Lookalikes is what the policy does with look-alike repository ids.
 func (p *Policy) Lookalikes() LookalikeMode { return p.lookalikes }
+
+// lookalikeNamesList returns the names look-alikes are checked against: the
+// built-in list plus lookalike_names.
+func (p *Policy) lookalikeNamesList() *lookalike.List {
+	if p.lookalikeList != nil {
+		return p.lookalikeList
+	}
+	return lookalike.Default()
+}
 
 // Limits are the size and file-count limits; the server can stop a fetch
 // early when a file is over MaxFileSize.
