@@ -97,7 +97,7 @@ func (p *Policy) Evaluate(in Input) Decision {
 		}
 		if in.Now.IsZero() || !in.Now.Before(e.Expires) {
 			d.ExpiredExceptions = append(d.ExpiredExceptions, fmt.Sprintf(
-				"the exception for %s (policy line %d, approved by %s: %q) expired on %s and no longer applies: renew it with a later expires date or remove it",
+				"the exception for %s (policy line %d, approved by %s: %q) is past its expiry (expires: %s) and no longer applies: renew it with a later expires date or remove it",
 				exceptionScope(e), e.Line, e.ApprovedBy, e.Reason, e.ExpiresRaw))
 			continue
 		}
@@ -155,12 +155,13 @@ func (p *Policy) Evaluate(in Input) Decision {
 		msg := "the scan could not finish (a limit was hit, or a file is encrypted or unreadable), so the repository cannot be shown to be safe"
 		var seen []string
 		for _, f := range in.Findings {
-			if (f.RuleID == "scan-limit" || f.RuleID == "scan-unreadable" || f.RuleID == "archive-encrypted") && len(seen) < 2 {
+			if f.RuleID == "scan-limit" || f.RuleID == "scan-unreadable" || f.RuleID == "archive-encrypted" {
 				seen = append(seen, fmt.Sprintf("%s: %s", location(f), clip(f.Message, 120)))
 			}
 		}
 		if len(seen) > 0 {
-			msg += " (" + strings.Join(seen, "; ") + ")"
+			slices.Sort(seen)
+			msg += " (" + strings.Join(seen[:min(len(seen), 2)], "; ") + ")"
 		}
 		msg += ". See the scan report for what was skipped; an admin can raise the limits or set gate.incomplete: allow in the policy file"
 		d.Reasons = append(d.Reasons, Reason{Code: CodeIncomplete, Message: msg})

@@ -228,7 +228,7 @@ exceptions:
 	}
 	in.Now = time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
 	d := p.Evaluate(in)
-	if d.Allow || len(d.ExpiredExceptions) != 1 || !strings.Contains(d.ExpiredExceptions[0], "expired on 2027-01-31") {
+	if d.Allow || len(d.ExpiredExceptions) != 1 || !strings.Contains(d.ExpiredExceptions[0], "is past its expiry (expires: 2027-01-31)") {
 		t.Errorf("exception applied after expiry: %+v", d)
 	}
 	// A zero Now fails closed.
@@ -266,12 +266,17 @@ func TestEvaluateOrderAndDeterminism(t *testing.T) {
 		Findings: []finding.Finding{
 			mk("pickle-network", finding.High, "b.bin", "socket"),
 			mk("pickle-code-execution", finding.Critical, "a.bin", "os.system"),
+			mk("scan-limit", finding.Info, "b.bin", "the pickle has more than 1000000 opcodes"),
+			mk("scan-limit", finding.Info, "a.bin", "the archive has more than 10000 members"),
 		},
 		Signature: &SignatureResult{Method: "key", Error: "model.sig does not verify: not by key keys/acme-release.pub"}}
 	d := p.Evaluate(in)
 	want := []string{CodeSourceDenied, CodeSignatureInvalid, CodeFindings, CodeIncomplete, CodeLicense, CodeSizeLimit, CodeSizeLimit}
 	if diff := cmp.Diff(want, codes(d)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if !strings.Contains(d.Reasons[3].Message, "(a.bin: the archive has more than 10000 members; b.bin: the pickle has more than 1000000 opcodes)") {
+		t.Errorf("incomplete message = %q", d.Reasons[3].Message)
 	}
 	if !strings.Contains(d.Reasons[5].Message, "4 files are larger than the policy's limits.max_file_size of 100 GiB: a.bin (200 GiB), c.bin (160 GiB), b.bin (150 GiB), and 1 more") {
 		t.Errorf("size message = %q", d.Reasons[5].Message)
