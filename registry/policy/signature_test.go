@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -294,6 +295,15 @@ func TestVerifySignatureFiles(t *testing.T) {
 	}
 	if res := VerifySignature(ctx, dir, nil); res != nil {
 		t.Errorf("nil requirement: %+v", res)
+	}
+	// Too many signature files is an error, not a search.
+	for i := range 9 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%d.sig", i)), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := VerifySignature(ctx, dir, req); res == nil || res.Verified || !strings.Contains(res.Error, "holds 9 signature files") {
+		t.Errorf("9 signature files: %+v", res)
 	}
 }
 
