@@ -23,6 +23,9 @@ type Postgres struct {
 
 var _ Store = (*Postgres)(nil)
 
+// pgMaxOpenConns bounds the connections one Postgres opens.
+const pgMaxOpenConns = 20
+
 // PostgreSQL error codes the store branches on.
 const (
 	pgForeignKeyViolation  = "23503"
@@ -65,10 +68,14 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
 	db := sql.OpenDB(&pgConnector{cfg})
-	// database/sql keeps only 2 idle connections by default: under load
-	// every other query would dial again.
-	db.SetMaxIdleConns(16)
+	// database/sql keeps only 2 idle connections by default, so under load
+	// every other query would dial again; and it opens any number, which
+	// would exhaust the server's max_connections (100 by default) shared
+	// by every server and worker.
+	db.SetMaxOpenConns(pgMaxOpenConns)
+	db.SetMaxIdleConns(pgMaxOpenConns / 2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: postgres: connect: %w (check the URL, that the server is up and that it accepts this user)", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -676,4 +677,45 @@ func noise(seed string, n int) string {
 		b.WriteString(hex.EncodeToString(h[:]))
 	}
 	return b.String()[:n]
+}
+
+// Writers ingesting overlapping trees at once (two pull-throughs of the
+// same revision) all succeed, and the result is one of their versions of
+// each file.
+func testConcurrentPutFiles(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	seed(t, s)
+	const writers, n = 4, 1500
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			files := make([]store.File, n)
+			for i := range files {
+				// Each writer lists all files, each in another order
+				// (the multipliers are coprime with n).
+				j := (i*[]int{1, 7, 11, 13}[w] + w*97) % n
+				files[i] = store.File{RepoID: repoID, Commit: commitA, Path: fmt.Sprintf("f/%05d", j),
+					Size: int64(w), SHA256: fmt.Sprintf("w%d", w)}
+			}
+			errs <- s.PutFiles(ctx, files)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent PutFiles: %v", err)
+		}
+	}
+	got, next, err := s.ListFiles(ctx, repoID, commitA, "f/", "", store.MaxListLimit)
+	must(t, err)
+	if len(got) != n || next != "" {
+		t.Fatalf("%d files after concurrent writes, want %d", len(got), n)
+	}
+	for _, f := range got {
+		if f.SHA256 != fmt.Sprintf("w%d", f.Size) {
+			t.Fatalf("file %s mixes writers: %+v", f.Path, f)
+		}
+	}
 }

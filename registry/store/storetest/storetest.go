@@ -50,6 +50,7 @@ func TestContract(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobGiveUp", testJobGiveUp},
 		{"ListJobs", testListJobs},
 		{"LongKeys", testLongKeys},
+		{"ConcurrentPutFiles", testConcurrentPutFiles},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
