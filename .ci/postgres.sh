@@ -40,17 +40,21 @@ for tool in initdb pg_ctl pg_isready psql; do
 	fi
 done
 
-dir="$(mktemp -d "${TMPDIR:-/tmp}/aigis-postgres.XXXXXX")"
-chmod 755 "$dir"
 as_pg=()
+tmp="${TMPDIR:-/tmp}"
 if [ "$(id -u)" = 0 ]; then
 	if ! id postgres >/dev/null 2>&1; then
 		log "running as root and there is no postgres user to run the server as: create one or run as another user"
 		exit 1
 	fi
-	chown postgres: "$dir"
 	as_pg=(runuser -u postgres --)
+	# The postgres user must be able to reach the directory; root's
+	# TMPDIR may be private.
+	if ! runuser -u postgres -- test -x "$tmp"; then tmp=/tmp; fi
 fi
+dir="$(mktemp -d "$tmp/aigis-postgres.XXXXXX")"
+chmod 755 "$dir"
+if [ "${#as_pg[@]}" -gt 0 ]; then chown postgres: "$dir"; fi
 
 "${as_pg[@]}" "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 	"${as_pg[@]}" "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || {
