@@ -50,6 +50,8 @@ type conn struct {
 	d *dialect
 }
 
+// rebind numbers the placeholders for PostgreSQL. Every ? is a placeholder:
+// the store's queries have no ? in literals or operators.
 func (c conn) rebind(query string) string {
 	if !c.d.dollar {
 		return query
