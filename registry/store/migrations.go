@@ -176,6 +176,16 @@ CREATE TABLE jobs (
 CREATE UNIQUE INDEX jobs_live ON jobs (kind, repo_id, commit_sha) WHERE state IN ('queued', 'running');
 CREATE INDEX jobs_claim ON jobs (state, id);
 `,
+	// 2: signatures the server made when it approved a revision.
+	`
+CREATE TABLE signatures (
+	repo_id    {text} NOT NULL,
+	commit_sha {text} NOT NULL,
+	bundle     TEXT NOT NULL,
+	PRIMARY KEY (repo_id, commit_sha),
+	FOREIGN KEY (repo_id, commit_sha) REFERENCES revisions (repo_id, commit_sha)
+);
+`,
 }
 
 // Dialect words for the migrations.
