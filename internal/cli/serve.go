@@ -343,6 +343,33 @@ func runServe(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error
 			done <- struct{}{}
 		}()
 	}
+	if f.policyFile != "" {
+		// SIGHUP reloads the policy file; every stored revision is
+		// re-judged under it.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+				}
+				p, err := policy.Load(f.policyFile)
+				if err != nil {
+					logger.Error("policy reload refused; the previous policy stays in force", "err", err)
+					continue
+				}
+				n, err := srv.SetPolicy(ctx, p, "system:sighup")
+				if err != nil {
+					logger.Error("policy reload", "err", err)
+					continue
+				}
+				logger.Info("policy reloaded", "version", p.Version(), "rejudging", n)
+			}
+		}()
+	}
 	var serveErr error
 	if f.role != "worker" {
 		serveErr = listenAndServe(ctx, f, srv.Handler(), stderr)
