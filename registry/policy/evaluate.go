@@ -14,7 +14,7 @@ import (
 // fetching and scanning it.
 type Input struct {
 	RepoID     string // "org/name"
-	RepoType   string // "model" | "dataset"
+	RepoType   string // "model" | "dataset"; aigis/v1 rules treat both alike
 	Source     string // SourceUpstream | SourceInternal
 	Commit     string
 	Files      []File

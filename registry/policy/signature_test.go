@@ -323,3 +323,23 @@ func TestSignatureCandidatesOrder(t *testing.T) {
 		t.Errorf("candidates = %v, want %s", got, want)
 	}
 }
+
+// Replacing a trusted key changes the policy's version even though the
+// YAML did not change.
+func TestVersionCoversKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	src := []byte("apiVersion: aigis/v1\nversion: t\nsignatures:\n  - repos: [\"a/*\"]\n    keys: [release.pub]\n")
+	writePublicKey(t, filepath.Join(dir, "release.pub"), newKey(t))
+	p1, err := Parse("p.yaml", src, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePublicKey(t, filepath.Join(dir, "release.pub"), newKey(t))
+	p2, err := Parse("p.yaml", src, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Version() == p2.Version() {
+		t.Errorf("a new key file gives the same version %s", p1.Version())
+	}
+}
