@@ -343,3 +343,38 @@ func TestVersionCoversKeyFiles(t *testing.T) {
 		t.Errorf("a new key file gives the same version %s", p1.Version())
 	}
 }
+
+// A real keyless Sigstore signature from the OpenSSF model-signing
+// reference's test vectors, verified offline against the embedded
+// public-good root. Skipped when ../shared/vectors is absent (CI has it).
+func TestVerifySignatureSigstoreVector(t *testing.T) {
+	src := "../../../shared/vectors/model-signing/model-transparency/v1.0.0-sigstore"
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("vectors not present: %v", err)
+	}
+	model := filepath.Join(t.TempDir(), "m")
+	if err := os.CopyFS(model, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	good := policyIn(t, "", "signatures:\n  - repos: [\"ibm/*\"]\n    sigstore: [{identity: stefanb@us.ibm.com, issuer: \"https://sigstore.verify.ibm.com/oauth2\"}]\n")
+	other := policyIn(t, "", "signatures:\n  - repos: [\"ibm/*\"]\n    sigstore: [{identity: mallory@example.com, issuer: \"https://sigstore.verify.ibm.com/oauth2\"}]\n")
+
+	res := VerifySignature(ctx, model, good.SignatureRequirement("ibm/model"))
+	if res == nil || !res.Verified || res.Method != "sigstore" || res.Signer != "stefanb@us.ibm.com (issuer https://sigstore.verify.ibm.com/oauth2)" {
+		t.Fatalf("VerifySignature = %+v", res)
+	}
+	if res := VerifySignature(ctx, model, other.SignatureRequirement("ibm/model")); res == nil || res.Verified || !strings.Contains(res.Error, "not by mallory@example.com") {
+		t.Errorf("another identity: %+v", res)
+	}
+	p := filepath.Join(model, "signme-1")
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := VerifySignature(ctx, model, good.SignatureRequirement("ibm/model")); res == nil || res.Verified || !strings.Contains(res.Error, "signme-1 was modified") {
+		t.Errorf("tampered: %+v", res)
+	}
+}
