@@ -154,13 +154,15 @@ func isVerb(s string) bool {
 }
 
 // validRepoID checks the segments of a repository id: letters, digits, '-',
-// '_' and '.', not "." or "..", at most 96 bytes each.
+// '_' and '.', no "..", "--" or leading '.', at most 96 bytes each.
 func validRepoID(segs []string) bool {
 	if len(segs) == 0 || len(segs) > 2 {
 		return false
 	}
 	for _, s := range segs {
-		if s == "" || s == "." || s == ".." || len(s) > maxRepoPart {
+		// The Hub refuses ".." anywhere in a name (and "--", which its
+		// cache folders use as a separator).
+		if s == "" || strings.Contains(s, "..") || strings.Contains(s, "--") || strings.HasPrefix(s, ".") || len(s) > maxRepoPart {
 			return false
 		}
 		for i := 0; i < len(s); i++ {
