@@ -168,7 +168,11 @@ func (s *Server) uiRevision(w http.ResponseWriter, r *http.Request) {
 	if !hub.IsCommit(commit) {
 		// A branch, tag or alias: go to the commit it resolves to.
 		rv, err := s.lookupRevision(r.Context(), repoKey(typ, repo), r.PathValue("commit"))
-		if err != nil || rv == nil {
+		if err != nil {
+			s.uiInternal(w, r, "look up the revision", err)
+			return
+		}
+		if rv == nil {
 			s.uiError(w, r, http.StatusNotFound, fmt.Sprintf("%s has no revision %q here.", repo, r.PathValue("commit")))
 			return
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"html"
@@ -624,4 +625,28 @@ func TestUILoginRefusals(t *testing.T) {
 	if p, ok := loginPrincipal(auth.Identity{Subject: "s"}); !ok || p != "user:s" {
 		t.Errorf("subject without email: %q", p)
 	}
+}
+
+// BenchmarkUIRevisionPage renders the largest artifact page the UI shows:
+// 500 findings with evidence and 1000 files.
+func BenchmarkUIRevisionPage(b *testing.B) {
+	v := &revisionView{Repo: "acme/bert", Type: "model", Commit: strings.Repeat("ab", 20), Status: store.Quarantined, Reason: "1 critical finding"}
+	for i := range uiFindingsShown {
+		v.Findings = append(v.Findings, finding.Finding{RuleID: "pickle-code-execution", Severity: finding.Critical, Path: "pytorch_model.bin",
+			Message: `os.system("<script>") is called when the file is loaded`, Evidence: map[string]string{"callable": "os.system", "args": strconv.Itoa(i)}})
+	}
+	for i := range uiFilesShown {
+		v.Files = append(v.Files, store.File{Path: "shard-" + strconv.Itoa(i) + ".safetensors", Size: int64(i) << 20, SHA256: strings.Repeat("0f", 32)})
+	}
+	pg := &uiPage{Title: "acme/bert", CSS: uiStaticURL("aigis.css"), JS: uiStaticURL("htmx.min.js"),
+		Data: uiRevisionData{Rev: v, Findings: v.Findings, Files: v.Files, CanApprove: true, CanReject: true}}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := uiTemplates["revision"].ExecuteTemplate(&buf, "layout", pg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "page-bytes")
 }
