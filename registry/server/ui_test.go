@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"html"
 	"io"
@@ -649,4 +651,67 @@ func BenchmarkUIRevisionPage(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len()), "page-bytes")
+}
+
+// TestUIFourEyesAndSignature: a pushed revision needs two reviewers; the
+// publisher (a reviewer too) is not offered the form, the first approval
+// through the UI is counted, the second approves, and the page then links
+// the server's signature.
+func TestUIFourEyesAndSignature(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, nil, func(c *Config) { c.Signer = &Signer{Key: key}; c.Approvals = 2 })
+	e.bind("user:pub", "acme/*", auth.RolePublisher)
+	e.bind("user:pub", "acme/*", auth.RoleReviewer)
+	e.bind("user:r1", "acme/*", auth.RoleReviewer)
+	e.bind("user:r2", "acme/*", auth.RoleReviewer)
+	pub, r1, r2 := e.token("user:pub", "write", "approve"), e.token("user:r1", "approve"), e.token("user:r2", "approve")
+	content := []byte(`{"model_type":"bert"}`)
+	sum := hubtest.SHA256(content)
+	if r := e.do("PUT", "/api/aigis/repos/models/acme/m/blobs/"+sum, pub, bytes.NewReader(content)); r.status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	r := e.do("POST", "/api/aigis/repos/models/acme/m/commits", pub, strings.NewReader(`{"files":[{"path":"config.json","sha256":"`+sum+`"}]}`))
+	var c struct{ Commit string }
+	r.json(t, &c)
+	e.work()
+	page := "/ui/repos/models/acme/m/revisions/" + c.Commit
+
+	r = e.do("GET", page, pub, nil)
+	if body := string(r.body); r.status != http.StatusOK || strings.Contains(body, "/approve") || !strings.Contains(body, "separation of duties") {
+		t.Errorf("publisher's page: %d, approve form %v, separation note %v", r.status, strings.Contains(body, "/approve"), strings.Contains(body, "separation of duties"))
+	}
+	if r := e.form(page+"/approve", pub, nil); r.status != http.StatusForbidden {
+		t.Errorf("publisher approves own push: %d, want 403", r.status)
+	}
+	r = e.do("GET", page, r1, nil)
+	if body := string(r.body); !strings.Contains(body, "2 reviewer approval(s) are needed") || strings.Contains(body, "waiver") {
+		t.Errorf("reviewer's page does not offer a plain (non-waiver) approval")
+	}
+	r = e.form(page+"/approve", r1, nil)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), "Approval recorded: 1 of 2 reviewer approvals") {
+		t.Fatalf("first approval: %d\n%s", r.status, r.body)
+	}
+	if strings.Contains(string(r.body), "/signature") {
+		t.Errorf("signature link before approval")
+	}
+	r = e.form(page+"/approve", r2, url.Values{"reason": {"second pair of eyes"}})
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), "Approved: the revision is approved.") {
+		t.Fatalf("second approval: %d\n%s", r.status, r.body)
+	}
+	body := html.UnescapeString(string(r.body))
+	for _, want := range []string{"user:r1", "user:r2", "second pair of eyes", "approved by 2 reviewers", "Approvals (2)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page after approval lacks %q", want)
+		}
+	}
+	link := "/api/aigis/repos/models/acme/m/revisions/" + c.Commit + "/signature"
+	if !strings.Contains(body, `href="`+link+`"`) {
+		t.Fatalf("no signature link on the approved artifact")
+	}
+	if sig := e.do("GET", link, r2, nil); sig.status != http.StatusOK || !strings.Contains(string(sig.body), "dsseEnvelope") {
+		t.Errorf("signature link: %d %.100s", sig.status, sig.body)
+	}
 }
