@@ -8,9 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/aigis-sec/aigis/hub/hubtest"
@@ -73,6 +76,34 @@ func TestUIBrowser(t *testing.T) {
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
 	defer cancelBrowser()
 
+	// Collect what the console reports: a CSP violation or a script error
+	// means a page broke in a way the DOM checks below might not notice.
+	var (
+		mu       sync.Mutex
+		problems []string
+	)
+	if err := chromedp.Listen(bctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			if strings.Contains(ev.Entry.Text, "Content Security Policy") {
+				problems = append(problems, ev.Entry.Text)
+			}
+		case *cdpruntime.EventExceptionThrown:
+			problems = append(problems, "script error: "+ev.ExceptionDetails.Text)
+		}
+	}); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("browser console: %s", p)
+		}
+	}()
+
 	// Sign in: /ui/login → provider → /ui/callback → /ui/.
 	if err := chromedp.Do(bctx, chromedp.Navigate(e.http.URL+"/ui/login"), chromedp.WaitVisible(chromedp.CSS("section.repo"))); err != nil {
 		t.Fatalf("sign in: %v", err)
@@ -122,6 +153,11 @@ func TestUIBrowser(t *testing.T) {
 	}
 	if notice := run(t, bctx, chromedp.Text(chromedp.CSS("p.notice"))); notice != "Approved: the revision is approved." {
 		t.Errorf("notice after approval: %q", notice)
+	}
+	// htmx posted the form and swapped <main>: the browser did not
+	// navigate to the form's action.
+	if loc := run(t, bctx, chromedp.Location()); loc != e.http.URL+"/ui/repos/models/evil/bert/revisions/"+bad {
+		t.Errorf("after approving, the browser is at %s: the form was not submitted by htmx", loc)
 	}
 	if status := run(t, bctx, chromedp.Text(chromedp.CSS("#status"))); status != "approved" {
 		t.Errorf("status badge after approval: %q", status)
