@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"unicode/utf8"
 )
 
 // MaxSignatureSize caps a stored signature bundle.
@@ -16,8 +15,8 @@ func (s *sqlStore) PutSignature(ctx context.Context, repoID, commit string, bund
 	if !keysValid(repoID, commit) {
 		return notFound(op)
 	}
-	if len(bundle) == 0 || len(bundle) > MaxSignatureSize || !utf8.Valid(bundle) {
-		return fmt.Errorf("store: %s: a bundle is 1 byte to 1 MiB of UTF-8 JSON: %w", clip(op), ErrInvalid)
+	if len(bundle) == 0 || len(bundle) > MaxSignatureSize || !validText(string(bundle)) {
+		return fmt.Errorf("store: %s: a bundle is 1 byte to 1 MiB of UTF-8 JSON without NUL: %w", clip(op), ErrInvalid)
 	}
 	_, err := s.c().exec(ctx, `
 		INSERT INTO signatures (repo_id, commit_sha, bundle) VALUES (?, ?, ?)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -717,5 +718,47 @@ func testConcurrentPutFiles(t *testing.T, s store.Store) {
 		if f.SHA256 != fmt.Sprintf("w%d", f.Size) {
 			t.Fatalf("file %s mixes writers: %+v", f.Path, f)
 		}
+	}
+}
+
+// signatureStore is implemented by stores that keep the server's signature
+// of approved revisions (both backends do; it is not part of store.Store).
+type signatureStore interface {
+	PutSignature(ctx context.Context, repoID, commit string, bundle []byte) error
+	Signature(ctx context.Context, repoID, commit string) ([]byte, error)
+}
+
+func testSignatures(t *testing.T, s store.Store) {
+	ss, ok := s.(signatureStore)
+	if !ok {
+		t.Skip("this store keeps no signatures")
+	}
+	ctx := t.Context()
+	seed(t, s)
+	wantErr(t, "PutSignature(unknown revision)", ss.PutSignature(ctx, repoID, "cccc", []byte(`{}`)), store.ErrNotFound)
+	_, err := ss.Signature(ctx, repoID, commitA)
+	wantErr(t, "Signature(unsigned)", err, store.ErrNotFound)
+
+	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","x":"é"}`)
+	must(t, ss.PutSignature(ctx, repoID, commitA, bundle))
+	got, err := ss.Signature(ctx, repoID, commitA)
+	if err != nil || string(got) != string(bundle) {
+		t.Fatalf("Signature = %q, %v; want %q", got, err, bundle)
+	}
+	// Re-signing (a new key, a new policy) replaces.
+	must(t, ss.PutSignature(ctx, repoID, commitA, []byte(`{"v":2}`)))
+	if got, _ := ss.Signature(ctx, repoID, commitA); string(got) != `{"v":2}` {
+		t.Fatalf("after re-signing Signature = %q", got)
+	}
+	if _, err := ss.Signature(ctx, repoID, commitB); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the other revision has a signature: %v", err)
+	}
+	for name, bad := range map[string][]byte{
+		"empty":         nil,
+		"too big":       make([]byte, store.MaxSignatureSize+1),
+		"invalid UTF-8": []byte("{\"x\":\"\xff\"}"),
+		"NUL":           []byte("{\"x\":\"\x00\"}"),
+	} {
+		wantErr(t, "PutSignature("+name+")", ss.PutSignature(ctx, repoID, commitB, bad), store.ErrInvalid)
 	}
 }

@@ -51,6 +51,7 @@ func TestContract(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListJobs", testListJobs},
 		{"LongKeys", testLongKeys},
 		{"ConcurrentPutFiles", testConcurrentPutFiles},
+		{"Signatures", testSignatures},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
