@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -95,12 +94,9 @@ func loadUIStatic() map[string]uiStaticFile {
 			panic("server: embedded UI asset " + name + ": " + err.Error())
 		}
 		sum := sha256.Sum256(b)
-		ctype := mime.TypeByExtension(path.Ext(name))
-		switch path.Ext(name) {
-		case ".js":
+		ctype := "text/css; charset=utf-8"
+		if path.Ext(name) == ".js" {
 			ctype = "text/javascript; charset=utf-8"
-		case ".css":
-			ctype = "text/css; charset=utf-8"
 		}
 		out[name] = uiStaticFile{body: b, ctype: ctype, version: hex.EncodeToString(sum[:6])}
 	}
