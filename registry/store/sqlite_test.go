@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aigis-sec/aigis/registry/store"
@@ -49,5 +51,27 @@ func TestSQLiteRejectsURIPaths(t *testing.T) {
 		if _, err := store.OpenSQLite(p); err == nil {
 			t.Errorf("OpenSQLite(%q) succeeded", p)
 		}
+	}
+}
+
+// A database migrated by a newer aigis is refused, not misread.
+func TestSQLiteNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aigis.db")
+	s, err := store.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (999)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = store.OpenSQLite(path)
+	if err == nil || !strings.Contains(err.Error(), "newer than this aigis") {
+		t.Fatalf("OpenSQLite(newer schema) = %v, want a refusal that says to upgrade", err)
 	}
 }
