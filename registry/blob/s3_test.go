@@ -98,9 +98,10 @@ func listKeys(t testing.TB, c *s3.Client, bucket, prefix string) []string {
 	return keys
 }
 
-func listUploads(t testing.TB, c *s3.Client, bucket string) []string {
+// listUploads lists the incomplete multipart uploads under prefix.
+func listUploads(t testing.TB, c *s3.Client, bucket, prefix string) []string {
 	t.Helper()
-	out, err := c.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: &bucket})
+	out, err := c.ListMultipartUploads(context.Background(), &s3.ListMultipartUploadsInput{Bucket: &bucket, Prefix: &prefix})
 	if err != nil {
 		t.Fatalf("list multipart uploads: %v", err)
 	}
@@ -170,7 +171,7 @@ func TestS3Multipart(t *testing.T) {
 	if left := listKeys(t, c, cfg.Bucket, cfg.Prefix+"tmp/"); len(left) != 0 {
 		t.Fatalf("temporary objects left: %v", left)
 	}
-	if left := listUploads(t, c, cfg.Bucket); len(left) != 0 {
+	if left := listUploads(t, c, cfg.Bucket, cfg.Prefix); len(left) != 0 {
 		t.Fatalf("multipart uploads left: %v", left)
 	}
 }
@@ -298,7 +299,7 @@ func TestS3InterruptedPut(t *testing.T) {
 	if left := listKeys(t, c, cfg.Bucket, cfg.Prefix); len(left) != 0 {
 		t.Fatalf("interrupted Put left objects: %v", left)
 	}
-	if left := listUploads(t, c, cfg.Bucket); len(left) != 0 {
+	if left := listUploads(t, c, cfg.Bucket, cfg.Prefix); len(left) != 0 {
 		t.Fatalf("interrupted Put left multipart uploads: %v", left)
 	}
 
@@ -311,7 +312,7 @@ func TestS3InterruptedPut(t *testing.T) {
 	if left := listKeys(t, c, cfg.Bucket, cfg.Prefix); len(left) != 0 {
 		t.Fatalf("cancelled Put left objects: %v", left)
 	}
-	if left := listUploads(t, c, cfg.Bucket); len(left) != 0 {
+	if left := listUploads(t, c, cfg.Bucket, cfg.Prefix); len(left) != 0 {
 		t.Fatalf("cancelled Put left multipart uploads: %v", left)
 	}
 }
@@ -419,7 +420,7 @@ func TestS3CleanupTemp(t *testing.T) {
 	if left := listKeys(t, c, cfg.Bucket, cfg.Prefix+"tmp/"); len(left) != 0 {
 		t.Fatalf("left: %v", left)
 	}
-	for _, u := range listUploads(t, c, cfg.Bucket) {
+	for _, u := range listUploads(t, c, cfg.Bucket, cfg.Prefix) {
 		if u == cfg.Prefix+"tmp/half-uploaded" {
 			t.Fatalf("upload %s (id %s) not aborted", u, *up.UploadId)
 		}
@@ -550,7 +551,7 @@ func TestS3KilledPut(t *testing.T) {
 	if objs := listKeys(t, c, cfg.Bucket, cfg.Prefix+"sha256/"); len(objs) != 0 {
 		t.Fatalf("killed Put left objects: %v", objs)
 	}
-	ups := listUploads(t, c, cfg.Bucket)
+	ups := listUploads(t, c, cfg.Bucket, cfg.Prefix)
 	if len(ups) != 1 || !strings.HasPrefix(ups[0], cfg.Prefix+"tmp/") {
 		t.Fatalf("multipart uploads after the kill: %v, want one under %stmp/", ups, cfg.Prefix)
 	}
@@ -558,7 +559,7 @@ func TestS3KilledPut(t *testing.T) {
 	if n, err := s.CleanupTemp(context.Background(), 0); err != nil || n != 1 {
 		t.Fatalf("CleanupTemp = %d, %v; want 1", n, err)
 	}
-	if ups := listUploads(t, c, cfg.Bucket); len(ups) != 0 {
+	if ups := listUploads(t, c, cfg.Bucket, cfg.Prefix); len(ups) != 0 {
 		t.Fatalf("uploads left after CleanupTemp: %v", ups)
 	}
 }
