@@ -462,8 +462,7 @@ const maxPushFile = 1 << 40
 // apiPutBlob stores one file's content; the URL names its sha256, which is
 // checked.
 func (s *Server) apiPutBlob(w http.ResponseWriter, r *http.Request) {
-	typ, repo, ok := s.repoFromPath(w, r, auth.ActPush)
-	if !ok {
+	if _, _, ok := s.repoFromPath(w, r, auth.ActPush); !ok {
 		return
 	}
 	want := r.PathValue("sha256")
@@ -484,8 +483,6 @@ func (s *Server) apiPutBlob(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, fmt.Sprintf("the uploaded bytes have sha256 %s, the URL says %s: the upload was damaged or the wrong file was sent", ref.SHA256, want))
 		return
 	}
-	_ = typ
-	_ = repo
 	writeJSON(w, http.StatusCreated, map[string]any{"sha256": ref.SHA256, "size": ref.Size})
 }
 

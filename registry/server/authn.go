@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/aigis-sec/aigis/registry/auth"
 	"github.com/aigis-sec/aigis/registry/store"
@@ -13,6 +14,9 @@ import (
 // badCredentials is the exact message huggingface_hub turns into "invalid
 // credentials" rather than "repository not found".
 const badCredentials = "Invalid credentials in Authorization header"
+
+// tokenTouchEvery is how stale a token's LastUsed may get.
+const tokenTouchEvery = time.Minute
 
 type authError struct{ msg string }
 
@@ -44,8 +48,12 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request) (auth.Princi
 		if err != nil {
 			return auth.Principal{}, err
 		}
-		// Last-used is advisory: a failure to record it does not deny.
-		_ = s.cfg.Store.TouchToken(ctx, t.ID, s.cfg.Now())
+		// Last-used is advisory (a failure to record it does not deny) and
+		// kept to the minute, so a busy client does not turn every request
+		// into a database write.
+		if now := s.cfg.Now(); now.Sub(t.LastUsed) >= tokenTouchEvery {
+			_ = s.cfg.Store.TouchToken(ctx, t.ID, now)
+		}
 		scopes := make([]auth.Scope, 0, len(t.Scopes))
 		for _, sc := range t.Scopes {
 			scopes = append(scopes, auth.Scope(sc))

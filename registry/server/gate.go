@@ -109,18 +109,11 @@ func (s *Server) lookupRevision(ctx context.Context, key, rev string) (*store.Re
 			return get(a.Commit)
 		}
 	}
+	// A served ref names an approved commit, or one quarantined later (a
+	// re-judgement): the ref still names it, and gate refuses it.
 	commit, err := s.cfg.Store.ResolveRef(ctx, key, rev)
 	if err == nil {
-		r, err := get(commit)
-		if err != nil || r == nil {
-			return r, err
-		}
-		if r.Status == store.Approved {
-			return r, nil
-		}
-		// A pinned ref whose commit was quarantined later (a rescan under
-		// new rules): the ref still names it, and it is refused.
-		return r, nil
+		return get(commit)
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -478,5 +477,3 @@ func subjectFile(typ, repo, commit, p string) string {
 func subjectRevision(typ, repo, commit string) string {
 	return fmt.Sprintf("hf:%s/%s@%s", typ, repo, commit)
 }
-
-var _ io.Reader = (*strings.Reader)(nil)

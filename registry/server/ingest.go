@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/aigis-sec/aigis/hub"
 	"github.com/aigis-sec/aigis/registry/audit"
-	"github.com/aigis-sec/aigis/registry/blob"
 	"github.com/aigis-sec/aigis/registry/store"
 )
 
@@ -59,23 +57,20 @@ func (s *Server) upstreamCommit(ctx context.Context, typ, repo, rev string) (*hu
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	snap, err := s.upstreamClient(typ).Files(ctx, repo, rev)
-	if err != nil {
-		var he *hub.Error
-		switch {
-		case errors.Is(err, hub.ErrNotFound):
-			code := "RepoNotFound"
-			if he2 := (*hub.Error)(nil); errors.As(err, &he2) && strings.Contains(he2.Error(), "revision") {
-				code = "RevisionNotFound"
-			}
-			return nil, &upstreamError{http.StatusNotFound, code, fmt.Sprintf("%s@%s was not found upstream (%s): %v", repo, rev, s.cfg.Upstream, err)}
-		case errors.Is(err, hub.ErrUnauthorized):
-			return nil, &upstreamError{http.StatusNotFound, "RepoNotFound", fmt.Sprintf("%s is private or gated upstream and the registry's upstream token cannot read it", repo)}
-		case errors.As(err, &he), errors.Is(err, hub.ErrBadRef):
-			return nil, &upstreamError{http.StatusBadGateway, "", fmt.Sprintf("upstream %s: %v; retry later", s.cfg.Upstream, err)}
+	switch {
+	case err == nil:
+		return snap, nil
+	case errors.Is(err, hub.ErrNotFound):
+		code := "RepoNotFound"
+		if strings.Contains(err.Error(), "revision") {
+			code = "RevisionNotFound"
 		}
+		return nil, &upstreamError{http.StatusNotFound, code, fmt.Sprintf("%s@%s was not found upstream (%s): %v", repo, rev, s.cfg.Upstream, err)}
+	case errors.Is(err, hub.ErrUnauthorized):
+		return nil, &upstreamError{http.StatusNotFound, "RepoNotFound", fmt.Sprintf("%s is private or gated upstream and the registry's upstream token cannot read it", repo)}
+	default:
 		return nil, &upstreamError{http.StatusBadGateway, "", fmt.Sprintf("upstream %s: %v; retry later", s.cfg.Upstream, err)}
 	}
-	return snap, nil
 }
 
 // startIngest pins rev of an upstream repository to a commit, records the
@@ -467,6 +462,3 @@ func (s *Server) copyOut(ctx context.Context, f store.File, dir string) error {
 	}
 	return nil
 }
-
-var _ hash.Hash = sha256.New()
-var _ = blob.ValidDigest

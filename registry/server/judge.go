@@ -114,7 +114,7 @@ func (s *Server) judge(ctx context.Context, p jobPayload, commit string, rejudge
 	default:
 		next = store.Approved
 	}
-	if rejudge && rev.Status == store.Quarantined && next == store.Approved || rejudge && rev.Status == store.Quarantined && next == store.Quarantined {
+	if rejudge && rev.Status == store.Quarantined {
 		// A quarantine a person decided (a rejection) stands until a
 		// person lifts it; the system only lifts its own.
 		hist, err := s.cfg.Store.StatusHistory(ctx, key, commit)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -9,9 +8,9 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aigis-sec/aigis/registry/auth"
-	"github.com/aigis-sec/aigis/registry/store"
 	"github.com/aigis-sec/aigis/signing/oms"
 )
 
@@ -94,5 +93,5 @@ func (s *Server) apiSignature(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="model.sig"`)
-	http.ServeContent(w, r, "model.sig", store.Revision{}.UpdatedAt, bytes.NewReader([]byte(sig)))
+	http.ServeContent(w, r, "model.sig", time.Time{}, strings.NewReader(sig))
 }
