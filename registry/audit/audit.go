@@ -8,6 +8,9 @@
 //	records  each entry as a 4-byte big-endian length and its canonical JSON
 //	hashes   the tree's stored hashes (tlog.StoredHashes), 32 bytes each
 //
+// A writable [Log] also holds an exclusive flock on a third file, lock (which
+// names its pid), so that two writers cannot interleave appends.
+//
 // An append is committed when both files are fsynced, which [Log.Append] does
 // before it returns: a caller that must deny a download when its audit record
 // cannot be written simply checks Append's error. A crash between the two

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -545,4 +546,44 @@ func TestEncodeCanonical(t *testing.T) {
 	if _, err := decodeEntry([]byte(`{"v":1,"action":"login","actor":"user:1","subject":"ui","time":"2026-01-02T02:04:05.000000006Z"}`)); err == nil {
 		t.Fatal("non-canonical record accepted")
 	}
+}
+
+func TestOpenLocksDir(t *testing.T) {
+	k := newKeys(t, "aigis.test/audit")
+	dir, _ := buildLog(t, k, 3)
+	l, err := Open(dir, k.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(dir, k.signer)
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second writable Open: %v, want ErrLocked", err)
+	}
+	if pid := fmt.Sprintf("pid %d", os.Getpid()); !strings.Contains(err.Error(), pid) {
+		t.Fatalf("second writable Open: %v, want the holder's %s", err, pid)
+	}
+	ro, err := Open(dir, nil)
+	if err != nil {
+		t.Fatalf("read-only Open while locked: %v", err)
+	}
+	if ro.Size() != 3 {
+		t.Fatalf("read-only Size = %d", ro.Size())
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(entry(3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := Open(dir, k.signer)
+	if err != nil {
+		t.Fatalf("writable Open after Close: %v", err)
+	}
+	if l2.Size() != 4 {
+		t.Fatalf("Size after reopen = %d", l2.Size())
+	}
+	l2.Close()
 }

@@ -18,6 +18,7 @@ import (
 const (
 	RecordsFile = "records"
 	HashesFile  = "hashes"
+	LockFile    = "lock" // flock'ed by a writable Log; holds its pid
 )
 
 // Errors callers may branch on.
@@ -26,15 +27,18 @@ var (
 	ErrCorrupt    = errors.New("audit: log is damaged; run Verify")
 	ErrTooLarge   = errors.New("audit: entry too large")
 	ErrOutOfRange = errors.New("audit: index out of range")
+	ErrLocked     = errors.New("audit: log is locked by another writer")
 )
 
 // Log is an append-only Merkle log in a directory. It is safe for concurrent
-// use by one process; two processes must not open the same directory for
-// writing.
+// use by one process. A writable Log holds an exclusive lock on the
+// directory, so a second writable Open, in this or another process, fails
+// with [ErrLocked]; read-only Opens are not affected.
 type Log struct {
 	mu        sync.RWMutex
 	dir       string
 	signer    note.Signer
+	lock      *os.File // nil when read-only
 	records   *os.File
 	hashes    *os.File
 	size      int64   // committed entries
@@ -46,22 +50,27 @@ type Log struct {
 // Open opens the log in dir. With a signer the log is writable (dir and files
 // are created if missing) and an uncommitted tail left by a crash is truncated;
 // with a nil signer it is read-only and the tail is only ignored. Either way
-// the tail is reported by [Log.Recovered].
+// the tail is reported by [Log.Recovered]. A writable Open fails with
+// [ErrLocked] while another writable Log of dir is open.
 func Open(dir string, signer note.Signer) (*Log, error) {
+	l := &Log{dir: dir, signer: signer}
+	var err error
 	flag := os.O_RDONLY
 	if signer != nil {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("audit: open %s: %w", dir, err)
 		}
 		flag = os.O_RDWR | os.O_CREATE
+		if l.lock, err = lockDir(dir); err != nil {
+			return nil, err
+		}
 	}
-	l := &Log{dir: dir, signer: signer}
-	var err error
 	if l.records, err = os.OpenFile(filepath.Join(dir, RecordsFile), flag, 0o600); err != nil {
+		l.Close()
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
 	if l.hashes, err = os.OpenFile(filepath.Join(dir, HashesFile), flag, 0o600); err != nil {
-		l.records.Close()
+		l.Close()
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
 	if err := l.load(); err != nil {
@@ -201,11 +210,17 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// Close closes the files.
+// Close closes the files and releases the lock of a writable Log.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return errors.Join(l.records.Close(), l.hashes.Close())
+	var errs []error
+	for _, f := range []*os.File{l.records, l.hashes, l.lock} {
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Recovered lists what Open found past the last committed append (a torn
