@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aigis-sec/aigis/deps/internal/fetch"
+	"github.com/aigis-sec/aigis/deps/pyparse"
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
@@ -105,7 +106,7 @@ func (c *Client) QueryBatch(ctx context.Context, pkgs []Package) ([][]Vuln, erro
 	}
 	out := make([][]Vuln, len(pkgs))
 	for i, p := range pkgs {
-		name := normalize(p.Name)
+		name := pyparse.Normalize(p.Name)
 		var vs []Vuln
 		for _, r := range refs[i] {
 			rec := recs[r]
@@ -115,7 +116,7 @@ func (c *Client) QueryBatch(ctx context.Context, pkgs []Package) ([][]Vuln, erro
 			var aff []*affected
 			for j := range rec.Affected {
 				a := &rec.Affected[j]
-				if isPyPI(a.Package.Ecosystem) && normalize(a.Package.Name) == name {
+				if isPyPI(a.Package.Ecosystem) && pyparse.Normalize(a.Package.Name) == name {
 					aff = append(aff, a)
 				}
 			}

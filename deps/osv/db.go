@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aigis-sec/aigis/deps/pyparse"
 	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/google/osv-scalibr/semantic"
 )
@@ -168,7 +169,7 @@ func (db *DB) Add(data []byte) error {
 		if !isPyPI(a.Package.Ecosystem) || a.Package.Name == "" {
 			continue
 		}
-		n := normalize(a.Package.Name)
+		n := pyparse.Normalize(a.Package.Name)
 		if _, ok := byPkg[n]; !ok {
 			order = append(order, n)
 		}
@@ -322,7 +323,7 @@ func (db *DB) Query(name, version string) []Vuln {
 	if db == nil {
 		return nil
 	}
-	entries := db.byName[normalize(name)]
+	entries := db.byName[pyparse.Normalize(name)]
 	if len(entries) == 0 {
 		return nil
 	}

@@ -205,30 +205,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-
-// normalize is PEP 503 name normalisation: lower case, and each run of
-// "-", "_" and "." becomes one "-".
-func normalize(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-' || c == '_' || c == '.':
-			sep = true
-			continue
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if sep {
-			b.WriteByte('-')
-			sep = false
-		}
-		b.WriteByte(c)
-	}
-	if sep {
-		b.WriteByte('-')
-	}
-	return b.String()
-}

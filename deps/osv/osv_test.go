@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aigis-sec/aigis/deps/pyparse"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/osv-scalibr/semantic"
 )
@@ -284,7 +285,7 @@ func (f *fakeOSV) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			var all []string
-			for _, e := range f.db.byName[normalize(q.Package.Name)] {
+			for _, e := range f.db.byName[pyparse.Normalize(q.Package.Name)] {
 				if q.Version == "" || e.affects(q.Version, mustParse(q.Version)) {
 					all = append(all, e.rec.ID)
 				}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/aigis-sec/aigis/deps/internal/fetch"
+	"github.com/aigis-sec/aigis/deps/pyparse"
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
@@ -46,31 +47,8 @@ const (
 var initialBackoff = 500 * time.Millisecond
 
 // Normalize is PEP 503 name normalisation: lower case, each run of "-",
-// "_" and "." becomes one "-".
-func Normalize(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-' || c == '_' || c == '.':
-			sep = true
-			continue
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if sep {
-			b.WriteByte('-')
-			sep = false
-		}
-		b.WriteByte(c)
-	}
-	if sep {
-		b.WriteByte('-')
-	}
-	return b.String()
-}
+// "_" and "." becomes one "-". It is [pyparse.Normalize].
+func Normalize(name string) string { return pyparse.Normalize(name) }
 
 // Project is what PyPI says about one project.
 type Project struct {
