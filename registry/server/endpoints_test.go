@@ -306,3 +306,34 @@ func TestNewPolicyQuarantinesStoredRevision(t *testing.T) {
 		t.Errorf("decision recorded under policy %q, want version 2", rv.PolicyVersion)
 	}
 }
+
+func TestRawServesPointersOfLFSFiles(t *testing.T) {
+	e, tok, repo := approvedEnv(t, 0)
+	st := repo.Files[2] // model.safetensors, LFS
+	r := e.do("GET", "/acme/bert/raw/main/"+st.Path, tok, nil)
+	if r.status != http.StatusOK || string(r.body) != string(hubtest.LFSPointer(st.Content)) {
+		t.Errorf("raw of an LFS file: %d %q, want its git-lfs pointer", r.status, r.body)
+	}
+	if want := `"` + hubtest.GitBlobSHA1(hubtest.LFSPointer(st.Content)) + `"`; r.header.Get("ETag") != want {
+		t.Errorf("raw ETag %q, want the pointer's blob id %s", r.header.Get("ETag"), want)
+	}
+	cfg := repo.Files[0]
+	if r := e.do("GET", "/acme/bert/raw/main/"+cfg.Path, tok, nil); r.status != http.StatusOK || string(r.body) != string(cfg.Content) {
+		t.Errorf("raw of a regular file: %d %q", r.status, r.body)
+	}
+}
+
+func TestRateLimitAnswers429(t *testing.T) {
+	e, tok, _ := approvedEnv(t, 0, func(c *Config) { c.RateLimit, c.RateBurst = 1, 3 })
+	var last resp
+	for i := 0; i < 6; i++ {
+		last = e.do("GET", "/api/models/acme/bert", tok, nil)
+	}
+	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" || last.header.Get("RateLimit-Policy") == "" {
+		t.Errorf("over the limit: %d Retry-After %q RateLimit-Policy %q", last.status, last.header.Get("Retry-After"), last.header.Get("RateLimit-Policy"))
+	}
+	// Another principal has its own bucket.
+	if r := e.do("GET", "/api/models/acme/bert", e.admin, nil); r.status != http.StatusOK {
+		t.Errorf("another token was limited too: %d", r.status)
+	}
+}

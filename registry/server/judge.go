@@ -1,12 +1,12 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -270,15 +270,22 @@ func relativize(rep *finding.Report, dir string) {
 	}
 }
 
+// maxCardHead is how much of a model card cardLicense reads: the front
+// matter is at the top, and a card is upstream's bytes, of any size.
+const maxCardHead = 64 << 10
+
 // cardLicense reads `license:` from a model card's YAML front matter.
 func cardLicense(readme string) string {
-	b, err := os.ReadFile(readme)
+	f, err := os.Open(readme)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCardHead))
 	if err != nil || !bytes.HasPrefix(b, []byte("---")) {
 		return ""
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b[3:]))
-	for i := 0; sc.Scan() && i < 500; i++ {
-		line := sc.Text()
+	for _, line := range strings.Split(string(b[3:]), "\n")[1:] {
 		if strings.TrimSpace(line) == "---" {
 			break
 		}
