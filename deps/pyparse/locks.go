@@ -29,26 +29,41 @@ func lockPackages(doc map[string]any, l *locator, key string) ([]map[string]any,
 	return pkgs, offs
 }
 
-// parsePoetryLock reads poetry.lock: [[package]] name, version, files
-// hashes, [package.source], markers, groups (or the older category).
-func parsePoetryLock(file string, data []byte, lim Limits) (*Manifest, error) {
+// parseLock is what the TOML lock parsers share: it decodes data and, for
+// each [[key]] table with a name, adds a locked Requirement with that name
+// and its version pinned, after entry has filled in the rest from the
+// table. source is the Source of the requirements.
+func parseLock(file string, data []byte, lim Limits, source, key string, entry func(p map[string]any, r *Requirement)) (*Manifest, error) {
 	doc, err := decodeTOML(data, lim)
 	if err != nil {
 		return nil, err
 	}
 	m := &Manifest{File: file}
-	b := &tomlBuilder{m: m, loc: newLocator(data), lim: lim, source: "poetry.lock"}
-	pkgs, offs := lockPackages(doc, b.loc, "package")
+	b := &tomlBuilder{m: m, loc: newLocator(data), lim: lim, source: source}
+	pkgs, offs := lockPackages(doc, b.loc, key)
 	for i, p := range pkgs {
 		name := str(p, "name")
 		if name == "" {
 			b.problem(offs[i], "package without a name")
 			continue
 		}
-		r := Requirement{Name: name, Version: str(p, "version"), Locked: true, Marker: str(p, "markers")}
+		r := Requirement{Name: name, Version: str(p, "version"), Locked: true}
 		if r.Version != "" {
 			r.Specifier = "==" + r.Version
 		}
+		entry(p, &r)
+		if !b.add(r, offs[i]) {
+			break
+		}
+	}
+	return m, b.err
+}
+
+// parsePoetryLock reads poetry.lock: [[package]] name, version, files
+// hashes, [package.source], markers, groups (or the older category).
+func parsePoetryLock(file string, data []byte, lim Limits) (*Manifest, error) {
+	return parseLock(file, data, lim, "poetry.lock", "package", func(p map[string]any, r *Requirement) {
+		r.Marker = str(p, "markers")
 		r.Group = joinStrings(list(p, "groups"), ",")
 		if r.Group == "" {
 			r.Group = str(p, "category")
@@ -67,7 +82,7 @@ func parsePoetryLock(file string, data []byte, lim Limits) (*Manifest, error) {
 			case "legacy":
 				r.Index = u
 			case "url":
-				setURL(&r, u)
+				setURL(r, u)
 			default: // file, directory
 				r.URL = u
 			}
@@ -75,33 +90,13 @@ func parsePoetryLock(file string, data []byte, lim Limits) (*Manifest, error) {
 				r.Editable = true
 			}
 		}
-		if !b.add(r, offs[i]) {
-			break
-		}
-	}
-	return m, b.err
+	})
 }
 
 // parseUVLock reads uv.lock: [[package]] name, version, source, sdist and
 // wheels hashes.
 func parseUVLock(file string, data []byte, lim Limits) (*Manifest, error) {
-	doc, err := decodeTOML(data, lim)
-	if err != nil {
-		return nil, err
-	}
-	m := &Manifest{File: file}
-	b := &tomlBuilder{m: m, loc: newLocator(data), lim: lim, source: "uv.lock"}
-	pkgs, offs := lockPackages(doc, b.loc, "package")
-	for i, p := range pkgs {
-		name := str(p, "name")
-		if name == "" {
-			b.problem(offs[i], "package without a name")
-			continue
-		}
-		r := Requirement{Name: name, Version: str(p, "version"), Locked: true}
-		if r.Version != "" {
-			r.Specifier = "==" + r.Version
-		}
+	return parseLock(file, data, lim, "uv.lock", "package", func(p map[string]any, r *Requirement) {
 		src := tbl(p, "source")
 		switch {
 		case src == nil:
@@ -115,7 +110,7 @@ func parseUVLock(file string, data []byte, lim Limits) (*Manifest, error) {
 				r.Ref = u[j+1:]
 			}
 		case str(src, "url") != "":
-			setURL(&r, str(src, "url"))
+			setURL(r, str(src, "url"))
 		case str(src, "editable") != "":
 			r.URL, r.Editable = str(src, "editable"), true
 		default:
@@ -129,33 +124,14 @@ func parseUVLock(file string, data []byte, lim Limits) (*Manifest, error) {
 				r.Hashes = appendUnique(r.Hashes, str(t, "hash"))
 			}
 		}
-		if !b.add(r, offs[i]) {
-			break
-		}
-	}
-	return m, b.err
+	})
 }
 
 // parsePylock reads a PEP 751 lock: [[packages]] name, version, marker,
 // index, vcs / archive / directory / sdist / wheels with hashes tables.
 func parsePylock(file string, data []byte, lim Limits) (*Manifest, error) {
-	doc, err := decodeTOML(data, lim)
-	if err != nil {
-		return nil, err
-	}
-	m := &Manifest{File: file}
-	b := &tomlBuilder{m: m, loc: newLocator(data), lim: lim, source: "pylock"}
-	pkgs, offs := lockPackages(doc, b.loc, "packages")
-	for i, p := range pkgs {
-		name := str(p, "name")
-		if name == "" {
-			b.problem(offs[i], "package without a name")
-			continue
-		}
-		r := Requirement{Name: name, Version: str(p, "version"), Locked: true, Marker: str(p, "marker"), Index: str(p, "index")}
-		if r.Version != "" {
-			r.Specifier = "==" + r.Version
-		}
+	return parseLock(file, data, lim, "pylock", "packages", func(p map[string]any, r *Requirement) {
+		r.Marker, r.Index = str(p, "marker"), str(p, "index")
 		if v := tbl(p, "vcs"); v != nil {
 			r.VCS = str(v, "type")
 			r.URL = firstNonEmpty(str(v, "url"), str(v, "path"))
@@ -178,9 +154,5 @@ func parsePylock(file string, data []byte, lim Limits) (*Manifest, error) {
 				}
 			}
 		}
-		if !b.add(r, offs[i]) {
-			break
-		}
-	}
-	return m, b.err
+	})
 }
