@@ -122,17 +122,28 @@ func (l *locator) line(off int) int {
 	return sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > off })
 }
 
+// first returns the index in starts of the first line at or after offset
+// from.
+func (l *locator) first(from int) int {
+	return sort.Search(len(l.starts), func(i int) bool { return l.starts[i] >= from })
+}
+
+// text returns the line that starts at offset s, without its newline.
+func (l *locator) text(s int) []byte {
+	e := bytes.IndexByte(l.data[s:], '\n')
+	if e < 0 {
+		e = len(l.data) - s
+	}
+	return l.data[s : s+e]
+}
+
 // headers returns the offsets of the lines "[name]" or "[[name]]" (spaces
 // and quotes ignored), in file order. The index is built on first use.
 func (l *locator) headers(name string) []int {
 	if l.hdrs == nil {
 		l.hdrs = map[string][]int{}
 		for _, s := range l.starts {
-			e := bytes.IndexByte(l.data[s:], '\n')
-			if e < 0 {
-				e = len(l.data) - s
-			}
-			t := bytes.TrimSpace(l.data[s : s+e])
+			t := bytes.TrimSpace(l.text(s))
 			if len(t) == 0 || t[0] != '[' {
 				continue
 			}
@@ -151,18 +162,10 @@ func (l *locator) headers(name string) []int {
 // sectionKeys returns the offset of each key assigned in the table that
 // starts at from (the last part of a dotted key), up to the next header.
 func (l *locator) sectionKeys(from int) map[string]int {
-	if from < 0 {
-		from = 0
-	}
+	from = max(from, 0)
 	out := map[string]int{}
-	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] >= from })
-	for ; i < len(l.starts); i++ {
-		s := l.starts[i]
-		e := bytes.IndexByte(l.data[s:], '\n')
-		if e < 0 {
-			e = len(l.data) - s
-		}
-		t := bytes.TrimSpace(l.data[s : s+e])
+	for _, s := range l.starts[l.first(from):] {
+		t := bytes.TrimSpace(l.text(s))
 		if len(t) > 0 && t[0] == '[' {
 			if s > from {
 				break
@@ -196,18 +199,10 @@ func (l *locator) header(name string) int {
 // key (possibly as the last part of a dotted key), or -1. It does not look
 // past the next table header when bounded is true.
 func (l *locator) key(from int, key string, bounded bool) int {
-	if from < 0 {
-		from = 0
-	}
+	from = max(from, 0)
 	re := keyRE(key)
-	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] >= from })
-	for ; i < len(l.starts); i++ {
-		s := l.starts[i]
-		e := bytes.IndexByte(l.data[s:], '\n')
-		if e < 0 {
-			e = len(l.data) - s
-		}
-		t := l.data[s : s+e]
+	for _, s := range l.starts[l.first(from):] {
+		t := l.text(s)
 		if bounded && s > from && len(bytes.TrimSpace(t)) > 0 && bytes.TrimSpace(t)[0] == '[' {
 			return -1
 		}
