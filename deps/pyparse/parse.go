@@ -103,6 +103,18 @@ func Parse(path string, data []byte, lim Limits) (*Manifest, error) {
 	return ParseAs(kind, path, data, lim)
 }
 
+// parsers are the parsers of each kind of file.
+var parsers = map[string]func(path string, data []byte, lim Limits) (*Manifest, error){
+	KindRequirements: parseRequirements,
+	KindPyproject:    parsePyproject,
+	KindPoetryLock:   parsePoetryLock,
+	KindUVLock:       parseUVLock,
+	KindPipfileLock:  parsePipfileLock,
+	KindPylock:       parsePylock,
+	KindConda:        parseConda,
+	KindSetupCfg:     parseSetupCfg,
+}
+
 // ParseAs parses data as a dependency file of the given kind.
 //
 // A file that cannot be read as its format at all (TOML, JSON or YAML
@@ -114,28 +126,11 @@ func ParseAs(kind, path string, data []byte, lim Limits) (*Manifest, error) {
 	if lim.MaxFileBytes > 0 && int64(len(data)) > lim.MaxFileBytes {
 		return nil, fmt.Errorf("pyparse: %s: %w", path, &safeio.LimitError{Limit: "MaxFileBytes", Value: lim.MaxFileBytes, Detail: fmt.Sprintf("%d bytes", len(data))})
 	}
-	var m *Manifest
-	var err error
-	switch kind {
-	case KindRequirements:
-		m, err = parseRequirements(path, data, lim)
-	case KindPyproject:
-		m, err = parsePyproject(path, data, lim)
-	case KindPoetryLock:
-		m, err = parsePoetryLock(path, data, lim)
-	case KindUVLock:
-		m, err = parseUVLock(path, data, lim)
-	case KindPipfileLock:
-		m, err = parsePipfileLock(path, data, lim)
-	case KindPylock:
-		m, err = parsePylock(path, data, lim)
-	case KindConda:
-		m, err = parseConda(path, data, lim)
-	case KindSetupCfg:
-		m, err = parseSetupCfg(path, data, lim)
-	default:
+	parse, ok := parsers[kind]
+	if !ok {
 		return nil, fmt.Errorf("%w: kind %q", ErrUnknownKind, kind)
 	}
+	m, err := parse(path, data, lim)
 	if m != nil {
 		m.Kind = kind
 	}
