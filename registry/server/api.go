@@ -58,23 +58,40 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-// repoFromPath reads {type}/{org}/{name} and checks the principal may act.
-func (s *Server) repoFromPath(w http.ResponseWriter, r *http.Request, act auth.Action) (typ, repo string, ok bool) {
+// Problems with the {type}/{org}/{name} of a repository URL.
+var (
+	errRepoType = errors.New("repository type must be models or datasets")
+	errRepoID   = errors.New("malformed repository id: use org/name with letters, digits, '-', '_' and '.'")
+)
+
+// repoPath reads {type}/{org}/{name} of an API or UI URL.
+func repoPath(r *http.Request) (typ, repo string, err error) {
 	switch r.PathValue("type") {
 	case "models":
 		typ = "model"
 	case "datasets":
 		typ = "dataset"
 	default:
-		apiError(w, http.StatusNotFound, "repository type must be models or datasets")
-		return "", "", false
+		return "", "", errRepoType
 	}
 	org, name := r.PathValue("org"), r.PathValue("name")
 	if !validRepoID([]string{org, name}) {
-		apiError(w, http.StatusBadRequest, "malformed repository id: use org/name with letters, digits, '-', '_' and '.'")
+		return "", "", errRepoID
+	}
+	return typ, org + "/" + name, nil
+}
+
+// repoFromPath reads {type}/{org}/{name} and checks the principal may act.
+func (s *Server) repoFromPath(w http.ResponseWriter, r *http.Request, act auth.Action) (typ, repo string, ok bool) {
+	typ, repo, err := repoPath(r)
+	switch {
+	case errors.Is(err, errRepoType):
+		apiError(w, http.StatusNotFound, err.Error())
+		return "", "", false
+	case err != nil:
+		apiError(w, http.StatusBadRequest, err.Error())
 		return "", "", false
 	}
-	repo = org + "/" + name
 	if !s.permit(w, r, act, repo) {
 		return "", "", false
 	}
@@ -208,29 +225,67 @@ func (s *Server) apiRepo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	key := repoKey(typ, repo)
-	rp, err := s.cfg.Store.GetRepo(ctx, key)
+	d, err := s.repoDetail(r.Context(), typ, repo)
 	if errors.Is(err, store.ErrNotFound) {
 		apiError(w, http.StatusNotFound, repo+" is not in this registry")
 		return
 	} else if err != nil {
-		s.internalError(w, r, "look up repository", err)
+		s.internalError(w, r, "load repository", err)
 		return
 	}
+	aliases := make([]store.AliasChange, 0, len(d.Aliases))
+	for _, a := range d.Aliases {
+		aliases = append(aliases, a.Current)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"repo": repo, "type": typ, "source": d.Repo.Source, "created_at": d.Repo.CreatedAt,
+		"revisions": d.Revisions, "refs": d.Refs, "aliases": aliases})
+}
+
+// aliasView is an alias with its promotion history, newest first.
+type aliasView struct {
+	Name    string
+	Current store.AliasChange
+	History []store.AliasChange
+}
+
+// repoView is a repository as the API and UI show it.
+type repoView struct {
+	Repo      store.Repo
+	Revisions []revisionView
+	Refs      []store.Ref
+	Aliases   []aliasView
+}
+
+// repoDetail loads a repository with its revisions, refs and aliases.
+func (s *Server) repoDetail(ctx context.Context, typ, repo string) (*repoView, error) {
+	key := repoKey(typ, repo)
+	rp, err := s.cfg.Store.GetRepo(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	d := &repoView{Repo: rp, Revisions: []revisionView{}}
 	revs, err := s.cfg.Store.ListRevisions(ctx, key)
 	if err != nil {
-		s.internalError(w, r, "list revisions", err)
-		return
+		return nil, err
 	}
-	refs, _ := s.cfg.Store.ListRefs(ctx, key)
-	aliases, _ := s.cfg.Store.Aliases(ctx, key)
-	views := make([]revisionView, 0, len(revs))
 	for _, rv := range revs {
-		views = append(views, toView(typ, repo, rv))
+		d.Revisions = append(d.Revisions, toView(typ, repo, rv))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"repo": repo, "type": typ, "source": rp.Source, "created_at": rp.CreatedAt,
-		"revisions": views, "refs": refs, "aliases": aliases})
+	if d.Refs, err = s.cfg.Store.ListRefs(ctx, key); err != nil {
+		return nil, err
+	}
+	aliases, err := s.cfg.Store.Aliases(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range aliases {
+		h, err := s.cfg.Store.AliasHistory(ctx, key, a.Alias)
+		if err != nil {
+			return nil, err
+		}
+		d.Aliases = append(d.Aliases, aliasView{Name: a.Alias, Current: a, History: h})
+	}
+	return d, nil
 }
 
 func toView(typ, repo string, rv store.Revision) revisionView {

@@ -17,6 +17,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -257,21 +258,15 @@ func (s *Server) uiRepoFromPath(w http.ResponseWriter, r *http.Request, act auth
 	if _, ok := s.uiViewer(w, r); !ok {
 		return "", "", false
 	}
-	switch r.PathValue("type") {
-	case "models":
-		typ = "model"
-	case "datasets":
-		typ = "dataset"
-	default:
+	typ, repo, err := repoPath(r)
+	switch {
+	case errors.Is(err, errRepoType):
 		s.uiError(w, r, http.StatusNotFound, "Repository URLs start with /ui/repos/models/ or /ui/repos/datasets/.")
 		return "", "", false
-	}
-	org, name := r.PathValue("org"), r.PathValue("name")
-	if !validRepoID([]string{org, name}) {
+	case err != nil:
 		s.uiError(w, r, http.StatusBadRequest, "Malformed repository id: use org/name with letters, digits, '-', '_' and '.'.")
 		return "", "", false
 	}
-	repo = org + "/" + name
 	if !allowed(principalOf(r.Context()), act, repo) {
 		s.uiDeny(w, r, string(act)+" on "+repo)
 		return "", "", false

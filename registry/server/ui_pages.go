@@ -80,19 +80,12 @@ func (s *Server) uiArtifacts(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "artifacts", pg)
 }
 
-// uiAlias is an alias with its promotion history, newest first.
-type uiAlias struct {
-	Name    string
-	Current store.AliasChange
-	History []store.AliasChange
-}
-
 type uiRepoData struct {
 	Type, ID, Source string
 	CreatedAt        time.Time
 	Revisions        []revisionView
 	Refs             []store.Ref
-	Aliases          []uiAlias
+	Aliases          []aliasView
 }
 
 // uiRepo shows one repository: revisions, refs, aliases with history.
@@ -101,44 +94,17 @@ func (s *Server) uiRepo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	key := repoKey(typ, repo)
-	rp, err := s.cfg.Store.GetRepo(ctx, key)
+	d, err := s.repoDetail(r.Context(), typ, repo)
 	if errors.Is(err, store.ErrNotFound) {
 		s.uiError(w, r, http.StatusNotFound, repo+" is not in this registry.")
 		return
 	} else if err != nil {
-		s.uiInternal(w, r, "look up the repository", err)
+		s.uiInternal(w, r, "load the repository", err)
 		return
-	}
-	revs, err := s.cfg.Store.ListRevisions(ctx, key)
-	if err != nil {
-		s.uiInternal(w, r, "list revisions", err)
-		return
-	}
-	data := uiRepoData{Type: typ, ID: repo, Source: string(rp.Source), CreatedAt: rp.CreatedAt}
-	for _, rv := range revs {
-		data.Revisions = append(data.Revisions, toView(typ, repo, rv))
-	}
-	if data.Refs, err = s.cfg.Store.ListRefs(ctx, key); err != nil {
-		s.uiInternal(w, r, "list refs", err)
-		return
-	}
-	aliases, err := s.cfg.Store.Aliases(ctx, key)
-	if err != nil {
-		s.uiInternal(w, r, "list aliases", err)
-		return
-	}
-	for _, a := range aliases {
-		h, err := s.cfg.Store.AliasHistory(ctx, key, a.Alias)
-		if err != nil {
-			s.uiInternal(w, r, "read alias history", err)
-			return
-		}
-		data.Aliases = append(data.Aliases, uiAlias{Name: a.Alias, Current: a, History: h})
 	}
 	pg := s.newPage(r, repo, "artifacts")
-	pg.Data = data
+	pg.Data = uiRepoData{Type: typ, ID: repo, Source: string(d.Repo.Source), CreatedAt: d.Repo.CreatedAt,
+		Revisions: d.Revisions, Refs: d.Refs, Aliases: d.Aliases}
 	s.render(w, r, http.StatusOK, "repo", pg)
 }
 
