@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
 // Snapshot is the Hub's record of a repository at one commit.
@@ -210,7 +212,7 @@ func checkFile(ctx context.Context, p string, size int64, f File, buf []byte) (*
 		return nil, err
 	}
 	defer file.Close()
-	n, err := io.CopyBuffer(h, ctxReader{ctx, file}, buf)
+	n, err := io.CopyBuffer(h, safeio.ContextReader(ctx, file), buf)
 	if err != nil {
 		return nil, err
 	}
@@ -222,18 +224,6 @@ func checkFile(ctx context.Context, p string, size int64, f File, buf []byte) (*
 		return nil, nil
 	}
 	return &Mismatch{Kind: Modified, Want: want, Got: got, Algorithm: alg}, nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // GitBlobSHA1 returns the git blob id of content: sha1("blob <len>\x00" +

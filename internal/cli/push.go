@@ -3,12 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/aigis-sec/aigis/signing/manifest"
 )
 
 func newPushCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -65,29 +65,22 @@ func push(ctx context.Context, stdout io.Writer, dir, base, repo, typ, branch, m
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var files []pushFile
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s is not a regular file (links are not pushed)", p)
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		files = append(files, pushFile{Path: filepath.ToSlash(rel), abs: p})
-		return nil
-	})
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return usagef("%s is not a folder", dir)
+	}
+	// The manifest hasher reads the files in parallel and refuses links;
+	// .git folders are not pushed, every other file is.
+	m, err := manifest.Hash(ctx, dir, manifest.Options{IncludeGitPaths: true, Ignore: []string{".git"}})
 	if err != nil {
 		return usagef("read %s: %v", dir, err)
+	}
+	var files []pushFile
+	for _, r := range m.Resources {
+		if strings.Contains("/"+r.Name+"/", "/.git/") {
+			continue
+		}
+		files = append(files, pushFile{Path: r.Name, SHA256: hex.EncodeToString(r.Digest), abs: filepath.Join(dir, filepath.FromSlash(r.Name))})
 	}
 	if len(files) == 0 {
 		return usagef("%s has no files to push", dir)
@@ -111,11 +104,7 @@ func push(ctx context.Context, stdout io.Writer, dir, base, repo, typ, branch, m
 	uploaded := 0
 	for i := range files {
 		f := &files[i]
-		sum, err := fileSHA256(f.abs)
-		if err != nil {
-			return err
-		}
-		f.SHA256 = sum
+		sum := f.SHA256
 		req, _ := http.NewRequestWithContext(ctx, http.MethodHead, repoURL+"/blobs/"+sum, nil)
 		resp, err := do(req)
 		if err != nil {
@@ -165,17 +154,4 @@ func push(ctx context.Context, stdout io.Writer, dir, base, repo, typ, branch, m
 	fmt.Fprintf(stdout, "pushed %s@%s (%d files, %d uploaded): %s — it is scanned now and needs a reviewer's approval before it is served\n",
 		repo, out.Commit, len(files), uploaded, out.Status)
 	return nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -5,6 +5,7 @@
 package safeio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -142,4 +143,22 @@ func (l *ratioReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	return n, err
+}
+
+// ContextReader reads from r until ctx is done; from then on every Read
+// returns ctx.Err(), so a long copy stops when the context is cancelled.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return ctxReader{ctx: ctx, r: r}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

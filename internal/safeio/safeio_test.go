@@ -2,6 +2,8 @@ package safeio
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -30,5 +32,18 @@ func TestRatioReader(t *testing.T) {
 	}
 	if _, err := io.ReadAll(RatioReader(bytes.NewReader(in[:1<<20+20]), 10, 2)); err != nil {
 		t.Fatalf("within the ratio: %v", err)
+	}
+}
+
+func TestContextReader(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := ContextReader(ctx, strings.NewReader("abcdef"))
+	p := make([]byte, 3)
+	if n, err := r.Read(p); n != 3 || err != nil {
+		t.Fatalf("before cancel: %d, %v", n, err)
+	}
+	cancel()
+	if n, err := r.Read(p); n != 0 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("after cancel: %d, %v", n, err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
 // FS stores objects as files under a directory:
@@ -85,7 +87,7 @@ func (f *FS) PutNamed(ctx context.Context, r io.Reader, name func() (string, err
 		}
 	}()
 
-	n, err = io.Copy(tmp, ctxReader{ctx, r})
+	n, err = io.Copy(tmp, safeio.ContextReader(ctx, r))
 	if err != nil {
 		return 0, fmt.Errorf("blob: put: %w", err)
 	}
@@ -194,17 +196,4 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
-}
-
-// ctxReader stops a long copy when the context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

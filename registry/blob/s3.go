@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
 // S3 limits (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html).
@@ -232,7 +234,7 @@ func (s *S3) PutNamed(ctx context.Context, r io.Reader, name func() (string, err
 		}
 	}()
 
-	n, err = s.upload(ctx, tmp, ctxReader{ctx, r})
+	n, err = s.upload(ctx, tmp, safeio.ContextReader(ctx, r))
 	if err != nil {
 		return 0, fmt.Errorf("blob: put: %w", err)
 	}
