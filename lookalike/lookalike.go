@@ -283,7 +283,7 @@ func resemble(in, known, key string, strict bool) (string, float64) {
 	if d1, d2 := digits(sin), digits(key); d1 != "" && d2 != "" && d1 != d2 {
 		return "", 0
 	}
-	d := distance(sin, key, limit)
+	d := Distance([]rune(sin), []rune(key), limit)
 	switch {
 	case d == 1:
 		return "is one typo away from", scoreEdit1
@@ -411,30 +411,30 @@ func affixOf(in, key string) string {
 	return ""
 }
 
-// distance is the Damerau-Levenshtein distance (optimal string alignment:
-// adjacent transpositions count as one edit) between a and b, or limit+1
-// when it is larger than limit.
-func distance(a, b string, limit int) int {
-	ra, rb := []rune(a), []rune(b)
-	if abs(len(ra)-len(rb)) > limit {
+// Distance is the Damerau-Levenshtein distance (optimal string alignment:
+// adjacent transpositions count as one edit, and no substring is edited
+// twice) between a and b, or limit+1 when it is larger than limit. It
+// compares elements: pass runes to count characters, bytes to count bytes.
+func Distance[E comparable](a, b []E, limit int) int {
+	if abs(len(a)-len(b)) > limit {
 		return limit + 1
 	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
 	}
-	for i := 1; i <= len(ra); i++ {
+	for i := 1; i <= len(a); i++ {
 		cur[0] = i
 		rowMin := cur[0]
-		for j := 1; j <= len(rb); j++ {
+		for j := 1; j <= len(b); j++ {
 			cost := 1
-			if ra[i-1] == rb[j-1] {
+			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
 				v = min(v, prev2[j-2]+1)
 			}
 			cur[j] = v
@@ -445,5 +445,5 @@ func distance(a, b string, limit int) int {
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return min(prev[len(rb)], limit+1)
+	return min(prev[len(b)], limit+1)
 }

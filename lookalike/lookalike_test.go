@@ -144,8 +144,8 @@ func TestDistance(t *testing.T) {
 		{"kitten", "sitting", 1, 2}, // capped at limit+1
 		{"", "abc", 5, 3},
 	} {
-		if got := distance(tt.a, tt.b, tt.limit); got != tt.want {
-			t.Errorf("distance(%q, %q, %d) = %d, want %d", tt.a, tt.b, tt.limit, got, tt.want)
+		if got := Distance([]rune(tt.a), []rune(tt.b), tt.limit); got != tt.want {
+			t.Errorf("Distance(%q, %q, %d) = %d, want %d", tt.a, tt.b, tt.limit, got, tt.want)
 		}
 	}
 }

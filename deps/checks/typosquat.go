@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/aigis-sec/aigis/deps/pyparse"
+	"github.com/aigis-sec/aigis/lookalike"
 )
 
 //go:embed popular.txt
@@ -261,39 +262,13 @@ func abs(x int) int {
 	return x
 }
 
-// osa is the optimal string alignment distance (Damerau-Levenshtein with
-// adjacent transpositions, each substring edited once) between a and b,
-// or max+1 once it is known to exceed max.
+// osa is [lookalike.Distance] on the bytes of a and b, or max+1 when
+// either is longer than maxNameLen.
 func osa(a, b string, max int) int {
 	if len(a) > maxNameLen || len(b) > maxNameLen {
 		return max + 1
 	}
-	var rows [3][maxNameLen + 1]int
-	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
-	for j := 0; j <= len(b); j++ {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d = min(d, prev2[j-2]+1)
-			}
-			cur[j] = d
-			rowMin = min(rowMin, d)
-		}
-		if rowMin > max {
-			return max + 1
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return min(prev[len(b)], max+1)
+	return lookalike.Distance([]byte(a), []byte(b), max)
 }
 
 // hallucinatedShape reports whether n is a popular name, or the first

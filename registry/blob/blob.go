@@ -97,3 +97,22 @@ func checkDigest(s string) error {
 	}
 	return nil
 }
+
+// seekOffset resolves a Seek to an absolute position in an object of the
+// given size read up to cur. Positions past the end are allowed (a Read there
+// returns io.EOF); negative ones are not.
+func seekOffset(cur, size, offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += cur
+	case io.SeekEnd:
+		offset += size
+	default:
+		return 0, errors.New("blob: seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("blob: seek: negative position")
+	}
+	return offset, nil
+}

@@ -384,17 +384,9 @@ func (d *decrypter) Read(p []byte) (int, error) {
 }
 
 func (d *decrypter) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += d.off
-	case io.SeekEnd:
-		offset += d.size
-	default:
-		return 0, errors.New("blob: seek: invalid whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("blob: seek: negative position")
+	offset, err := seekOffset(d.off, d.size, offset, whence)
+	if err != nil {
+		return 0, err
 	}
 	d.off = offset
 	return offset, nil

@@ -643,17 +643,9 @@ func (r *s3Reader) Read(p []byte) (int, error) {
 }
 
 func (r *s3Reader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += r.off
-	case io.SeekEnd:
-		offset += r.size
-	default:
-		return 0, errors.New("blob: seek: invalid whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("blob: seek: negative position")
+	offset, err := seekOffset(r.off, r.size, offset, whence)
+	if err != nil {
+		return 0, err
 	}
 	// The open GET stays until a Read needs another position.
 	r.off = offset
