@@ -2,7 +2,6 @@ package checks
 
 import (
 	"github.com/aigis-sec/aigis/finding"
-	"github.com/aigis-sec/aigis/format/gguf"
 	"github.com/aigis-sec/aigis/format/onnx"
 	"github.com/aigis-sec/aigis/format/safetensors"
 	"github.com/aigis-sec/aigis/format/tfgraph"
@@ -16,15 +15,11 @@ func All() []Checker {
 		ContainerChecker{},
 		TensorChecker{},
 		ConfigChecker{},
-		funcChecker{"safetensors", KindSafetensors, SafetensorsRules, func(a *Artifact) []finding.Finding {
-			return CheckSafetensors(a.Loc, a.Model.(*safetensors.File))
-		}},
+		SafetensorsChecker{},
 		funcChecker{"safetensors-index", KindShardIndex, func() []finding.Rule { return nil }, func(a *Artifact) []finding.Finding {
 			return CheckSafetensorsIndex(a.Loc, a.Model.(*safetensors.Index), a.Problems)
 		}},
-		funcChecker{"gguf", KindGGUF, GGUFRules, func(a *Artifact) []finding.Finding {
-			return CheckGGUF(a.Loc, a.Model.(*gguf.File))
-		}},
+		GGUFChecker{},
 		funcChecker{"onnx", KindONNX, ONNXRules, func(a *Artifact) []finding.Finding {
 			return CheckONNX(a.Loc, a.Model.(*onnx.Model), a.Resolve)
 		}},

@@ -200,14 +200,16 @@ func extent(offset int64, size, stride []int64) int64 {
 	return last + 1
 }
 
-// viewOutOfBounds checks _rebuild_tensor_v2(storage, offset, size, stride, …).
-func viewOutOfBounds(args pickle.Tuple, refs map[string]StorageRef) string {
+// viewArgs reads the (storage, offset, size, stride, …) arguments of
+// _rebuild_tensor_v2, taking the storage's details from refs when it is
+// known there; ok is false when they are not all there and of those types.
+func viewArgs(args pickle.Tuple, refs map[string]StorageRef) (ref StorageRef, offset int64, size, stride []int64, ok bool) {
 	if len(args) < 4 {
-		return ""
+		return ref, 0, nil, nil, false
 	}
-	ref, ok := storageRef(args[0])
+	ref, ok = storageRef(args[0])
 	if !ok {
-		return ""
+		return ref, 0, nil, nil, false
 	}
 	if r, known := refs[ref.Key]; known {
 		ref = r
@@ -215,7 +217,13 @@ func viewOutOfBounds(args pickle.Tuple, refs map[string]StorageRef) string {
 	offset, ok1 := intOf(args[1])
 	size, ok2 := ints(args[2])
 	stride, ok3 := ints(args[3])
-	if !ok1 || !ok2 || !ok3 || ref.Numel < 0 {
+	return ref, offset, size, stride, ok1 && ok2 && ok3
+}
+
+// viewOutOfBounds checks _rebuild_tensor_v2(storage, offset, size, stride, …).
+func viewOutOfBounds(args pickle.Tuple, refs map[string]StorageRef) string {
+	ref, offset, size, stride, ok := viewArgs(args, refs)
+	if !ok || ref.Numel < 0 {
 		return ""
 	}
 	n := extent(offset, size, stride)
@@ -249,21 +257,12 @@ func sparseOutOfBounds(args pickle.Tuple, refs map[string]StorageRef, storages m
 		return ""
 	}
 	ia, _ := idx.Args.(pickle.Tuple)
-	if len(ia) < 4 {
-		return ""
-	}
-	ref, ok := storageRef(ia[0])
+	ref, offset, shape, stride, ok := viewArgs(ia, refs)
 	if !ok {
 		return ""
 	}
-	if r, known := refs[ref.Key]; known {
-		ref = r
-	}
-	offset, ok1 := intOf(ia[1])
-	shape, ok2 := ints(ia[2])
-	stride, ok3 := ints(ia[3])
-	blob, ok4 := storages[ref.Key]
-	if !ok1 || !ok2 || !ok3 || !ok4 || blob.Read == nil || ref.ElemSize != 8 || len(shape) != 2 || len(stride) != 2 {
+	blob, ok := storages[ref.Key]
+	if !ok || blob.Read == nil || ref.ElemSize != 8 || len(shape) != 2 || len(stride) != 2 {
 		return ""
 	}
 	if shape[0] != int64(len(size)) && shape[0] > 0 {
