@@ -55,29 +55,16 @@ func ParseIndex(b []byte) (*Index, error) {
 		if err := p.delim('{'); err != nil {
 			return err
 		}
-		seen := map[string]bool{}
-		for {
-			k, ok, err := p.key()
-			if err != nil || !ok {
-				return err
-			}
-			p.dup(seen, k, "the index")
+		return p.members("the index", func(k string) error {
 			switch k {
 			case "weight_map":
 				haveMap = true
-				if err := p.stringMap(idx.WeightMap, "weight_map"); err != nil {
-					return err
-				}
+				return p.stringMap(idx.WeightMap, "weight_map")
 			case "metadata":
-				if err := p.rawMap(idx.Metadata); err != nil {
-					return err
-				}
-			default:
-				if err := p.skip(); err != nil {
-					return err
-				}
+				return p.rawMap(idx.Metadata)
 			}
-		}
+			return p.skip()
+		})
 	}()
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: index: %w", err)
@@ -105,26 +92,18 @@ func (p *headerParser) stringMap(m map[string]string, where string) error {
 	if err := p.delim('{'); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for {
-		k, ok, err := p.key()
-		if err != nil || !ok {
-			return err
-		}
-		p.dup(seen, k, where)
+	return p.members(where, func(k string) error {
 		t, err := p.dec.Token()
 		if err != nil {
 			return err
 		}
 		if s, ok := t.(string); ok {
 			m[k] = s
-			continue
+			return nil
 		}
 		p.f.add(KindInvalidJSON, 0, "%s[%q] is %s, not a string", where, k, jsonKind(t))
-		if err := p.skipRest(t); err != nil {
-			return err
-		}
-	}
+		return p.skipRest(t)
+	})
 }
 
 // rawMap reads an object into m, each value as its JSON text.
@@ -132,13 +111,7 @@ func (p *headerParser) rawMap(m map[string]string) error {
 	if err := p.delim('{'); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for {
-		k, ok, err := p.key()
-		if err != nil || !ok {
-			return err
-		}
-		p.dup(seen, k, "metadata")
+	return p.members("metadata", func(k string) error {
 		var raw json.RawMessage
 		if err := p.dec.Decode(&raw); err != nil {
 			return err
@@ -147,7 +120,8 @@ func (p *headerParser) rawMap(m map[string]string) error {
 			raw = raw[:4096]
 		}
 		m[k] = string(raw)
-	}
+		return nil
+	})
 }
 
 // UnsafeShardName reports why a shard name could make a loader open a file

@@ -308,30 +308,36 @@ func (p *headerParser) dup(seen map[string]bool, k, where string) {
 	seen[k] = true
 }
 
-func (p *headerParser) top() error {
-	if err := p.delim('{'); err != nil {
-		return err
-	}
+// members reads the rest of an object whose '{' has been read: for each key
+// it records a duplicate as an anomaly of where, then calls value, which
+// reads the key's value.
+func (p *headerParser) members(where string, value func(k string) error) error {
 	seen := map[string]bool{}
 	for {
 		k, ok, err := p.key()
 		if err != nil || !ok {
 			return err
 		}
-		p.dup(seen, k, "the header")
+		p.dup(seen, k, where)
+		if err := value(k); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *headerParser) top() error {
+	if err := p.delim('{'); err != nil {
+		return err
+	}
+	return p.members("the header", func(k string) error {
 		if k == "__metadata__" {
-			if err := p.metadata(); err != nil {
-				return err
-			}
-			continue
+			return p.metadata()
 		}
 		if len(p.f.Tensors) >= p.lim.MaxTensors {
 			return &safeio.LimitError{Limit: "MaxTensors", Value: int64(p.lim.MaxTensors)}
 		}
-		if err := p.tensor(k); err != nil {
-			return err
-		}
-	}
+		return p.tensor(k)
+	})
 }
 
 func (p *headerParser) metadata() error {
@@ -350,13 +356,7 @@ func (p *headerParser) metadata() error {
 	if p.f.Metadata == nil {
 		p.f.Metadata = map[string]string{}
 	}
-	seen := map[string]bool{}
-	for {
-		k, ok, err := p.key()
-		if err != nil || !ok {
-			return err
-		}
-		p.dup(seen, k, "__metadata__")
+	return p.members("__metadata__", func(k string) error {
 		off := p.off()
 		t, err := p.dec.Token()
 		if err != nil {
@@ -364,13 +364,11 @@ func (p *headerParser) metadata() error {
 		}
 		if s, ok := t.(string); ok {
 			p.f.Metadata[k] = s
-			continue
+			return nil
 		}
 		p.f.add(KindMetadataType, off, "__metadata__[%q] is %s, not a string; the reference loader rejects the file", k, jsonKind(t))
-		if err := p.skipRest(t); err != nil {
-			return err
-		}
-	}
+		return p.skipRest(t)
+	})
 }
 
 func jsonKind(t json.Token) string {
@@ -407,17 +405,7 @@ func (p *headerParser) skipRest(t json.Token) error {
 	}
 	switch t {
 	case json.Delim('{'):
-		seen := map[string]bool{}
-		for {
-			k, ok, err := p.key()
-			if err != nil || !ok {
-				return err
-			}
-			p.dup(seen, k, "an object")
-			if err := p.skip(); err != nil {
-				return err
-			}
-		}
+		return p.members("an object", func(string) error { return p.skip() })
 	case json.Delim('['):
 		for p.dec.More() {
 			if err := p.skip(); err != nil {
