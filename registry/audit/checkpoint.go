@@ -56,8 +56,10 @@ func parseCheckpoint(text string) (int64, tlog.Hash, error) {
 	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] {
 		return 0, tlog.Hash{}, fmt.Errorf("audit: checkpoint size %q", lines[1])
 	}
+	// Like the size, the root must be in its one canonical form: the decoder
+	// alone would also take non-zero padding bits and carriage returns.
 	raw, err := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || len(raw) != tlog.HashSize {
+	if err != nil || len(raw) != tlog.HashSize || base64.StdEncoding.EncodeToString(raw) != lines[2] {
 		return 0, tlog.Hash{}, fmt.Errorf("audit: checkpoint root %q", lines[2])
 	}
 	var root tlog.Hash

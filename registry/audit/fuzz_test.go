@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -71,6 +72,35 @@ func FuzzOpen(f *testing.F) {
 				}
 			}
 			l.Close()
+		}
+	})
+}
+
+// FuzzOpenCheckpoint feeds arbitrary bytes as a signed checkpoint, as Verify
+// and the checkpoint endpoint's clients receive them. Invariants: no panic;
+// a body that parses, signed or not, starts with the canonical three lines
+// for the size and root returned, so one tree head has one encoding.
+func FuzzOpenCheckpoint(f *testing.F) {
+	k := newKeys(f, "aigis.test/audit")
+	_, cp := buildLog(f, k, 3)
+	_, cp0 := buildLog(f, k, 0)
+	f.Add(cp)
+	f.Add(cp0)
+	f.Add([]byte(Origin + "\n3\nAAAA\n\n— aigis.test/audit AAAA\n"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// The body alone: what parseCheckpoint accepts is canonical.
+		if size, root, err := parseCheckpoint(string(b)); err == nil {
+			if want := formatCheckpoint(size, root); !strings.HasPrefix(string(b), want) {
+				t.Fatalf("parsed body %q does not start with %q", b, want)
+			}
+		}
+		size, root, err := OpenCheckpoint(b, k.verifier)
+		if err != nil {
+			return
+		}
+		if want := formatCheckpoint(size, root); !strings.HasPrefix(string(b), want) {
+			t.Fatalf("opened checkpoint %q does not start with %q", b, want)
 		}
 	})
 }
