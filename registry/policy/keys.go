@@ -4,6 +4,8 @@ package policy
 // machinery they use (mapping, str, list, problems) is in parse.go.
 
 import (
+	"crypto/ecdsa"
+	"crypto/x509"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -126,40 +128,22 @@ func (ps *parser) signatures(n *yaml.Node, p *Policy) {
 				}
 			}},
 			{"keys", func(k, v *yaml.Node) {
-				items, lines := ps.list(v, at+".keys")
-				for j, s := range items {
-					key := fmt.Sprintf("%s.keys[%d]", at, j)
-					data, name, ok := ps.material(s, lines[j], key, "public key")
-					if !ok {
-						continue
-					}
-					pub, err := oms.ParsePublicKey(data)
-					if err != nil {
-						ps.add(lines[j], key, "%s: %v (write the path of an ECDSA public key in PEM, as `openssl ec -pubout` writes it)", name, err)
-						continue
-					}
-					req.Keys = append(req.Keys, PublicKey{Name: name, Key: pub})
-				}
+				materials(ps, v, at+".keys", "public key", oms.ParsePublicKey,
+					"write the path of an ECDSA public key in PEM, as `openssl ec -pubout` writes it",
+					func(pub *ecdsa.PublicKey, name string) {
+						req.Keys = append(req.Keys, PublicKey{Name: name, Key: pub})
+					})
 			}},
 			{"certificates", func(k, v *yaml.Node) {
 				cat := at + ".certificates"
 				ps.mapping(v, cat, []field{
 					{"roots", func(k, v *yaml.Node) {
-						items, lines := ps.list(v, cat+".roots")
-						for j, s := range items {
-							key := fmt.Sprintf("%s.roots[%d]", cat, j)
-							data, name, ok := ps.material(s, lines[j], key, "CA certificate")
-							if !ok {
-								continue
-							}
-							certs, err := oms.ParseCertificates(data)
-							if err != nil {
-								ps.add(lines[j], key, "%s: %v (write the path of a PEM CA certificate)", name, err)
-								continue
-							}
-							req.Roots = append(req.Roots, certs...)
-							req.RootNames = append(req.RootNames, name)
-						}
+						materials(ps, v, cat+".roots", "CA certificate", oms.ParseCertificates,
+							"write the path of a PEM CA certificate",
+							func(certs []*x509.Certificate, name string) {
+								req.Roots = append(req.Roots, certs...)
+								req.RootNames = append(req.RootNames, name)
+							})
 					}},
 					{"identities", func(k, v *yaml.Node) {
 						req.CertificateIdentities, _ = ps.list(v, cat+".identities")
@@ -229,6 +213,26 @@ func (ps *parser) signatures(n *yaml.Node, p *Policy) {
 			ps.add(c.Line, at+".trusted_root", "is only used for sigstore identities: add sigstore entries or remove it")
 		}
 		p.signatures = append(p.signatures, req)
+	}
+}
+
+// materials reads the list at at, loads each key or certificate file it names
+// (ps.material) and parses it; what parses is handed to use with its name,
+// what does not is reported with hint.
+func materials[T any](ps *parser, n *yaml.Node, at, what string, parse func([]byte) (T, error), hint string, use func(T, string)) {
+	items, lines := ps.list(n, at)
+	for i, s := range items {
+		key := fmt.Sprintf("%s[%d]", at, i)
+		data, name, ok := ps.material(s, lines[i], key, what)
+		if !ok {
+			continue
+		}
+		x, err := parse(data)
+		if err != nil {
+			ps.add(lines[i], key, "%s: %v (%s)", name, err, hint)
+			continue
+		}
+		use(x, name)
 	}
 }
 

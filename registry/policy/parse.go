@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/aigis-sec/aigis/finding"
+	"github.com/aigis-sec/aigis/hub"
 )
 
 // Bounds on what Parse reads. A policy is written by an administrator, but
@@ -491,26 +492,14 @@ func parseExpiry(s string) (time.Time, error) {
 }
 
 // validRepoID accepts "org/name" and legacy single-word ids made of the
-// characters the Hub allows.
+// characters the Hub allows (hub.ValidRepoID), with segments of at most 96
+// bytes.
 func validRepoID(s string) bool {
-	if s == "" || len(s) > 200 {
+	if hub.ValidRepoID(s) != nil {
 		return false
 	}
-	parts := strings.Split(s, "/")
-	if len(parts) > 2 {
-		return false
-	}
-	for _, seg := range parts {
-		if seg == "" || seg == "." || seg == ".." || len(seg) > 96 {
-			return false
-		}
-		for _, r := range seg {
-			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '.') {
-				return false
-			}
-		}
-	}
-	return true
+	org, name, _ := strings.Cut(s, "/")
+	return len(org) <= 96 && len(name) <= 96
 }
 
 var sizeUnits = []struct {
