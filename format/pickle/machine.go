@@ -617,27 +617,13 @@ func (m *machine) step(off int64, op byte) error {
 		if err != nil {
 			return err
 		}
-		t, err := m.top()
-		if err != nil {
-			return err
-		}
-		if l, ok := t.(*List); ok {
-			l.add([]Value{v})
-		}
-		return nil
+		return m.addToTop(op, []Value{v})
 	case opAppends:
 		items, err := m.popMarkView()
 		if err != nil {
 			return err
 		}
-		t, err := m.top()
-		if err != nil {
-			return err
-		}
-		if l, ok := t.(*List); ok {
-			l.add(items)
-		}
-		return nil
+		return m.addToTop(op, items)
 	case opEmptyDict:
 		return m.push(&Dict{})
 	case opDict:
@@ -656,14 +642,7 @@ func (m *machine) step(off int64, op byte) error {
 		if err != nil {
 			return err
 		}
-		t, err := m.top()
-		if err != nil {
-			return err
-		}
-		if d, ok := t.(*Dict); ok {
-			d.add([]Value{k, v})
-		}
-		return nil
+		return m.addToTop(op, []Value{k, v})
 	case opSetitems:
 		items, err := m.popMarkView()
 		if err != nil {
@@ -672,14 +651,7 @@ func (m *machine) step(off int64, op byte) error {
 		if len(items)%2 != 0 {
 			return m.fail(off, op, "odd number of items for SETITEMS")
 		}
-		t, err := m.top()
-		if err != nil {
-			return err
-		}
-		if d, ok := t.(*Dict); ok {
-			d.add(items)
-		}
-		return nil
+		return m.addToTop(op, items)
 	case opEmptySet:
 		return m.push(&Set{})
 	case opAdditems:
@@ -687,14 +659,7 @@ func (m *machine) step(off int64, op byte) error {
 		if err != nil {
 			return err
 		}
-		t, err := m.top()
-		if err != nil {
-			return err
-		}
-		if s, ok := t.(*Set); ok {
-			s.add(items)
-		}
-		return nil
+		return m.addToTop(op, items)
 	case opFrozenset:
 		items, err := m.popMark()
 		if err != nil {
@@ -935,21 +900,49 @@ func (m *machine) unresolved(off int64, op, mod, name, why string) Global {
 	return Global{Module: mod, Name: name, Index: len(m.res.Imports) - 1}
 }
 
-func (l *List) add(items []Value) {
-	for _, it := range items {
-		if len(l.Items) < keepItems {
-			l.Items = append(l.Items, it)
+// addToTop adds items to the value on top of the stack when it is what op
+// fills: a list for APPEND and APPENDS, a dict for SETITEM and SETITEMS, a
+// set for ADDITEMS. Anything else is left as it is: a real load would call
+// its append, extend, __setitem__ or add.
+func (m *machine) addToTop(op byte, items []Value) error {
+	t, err := m.top()
+	if err != nil {
+		return err
+	}
+	switch c := t.(type) {
+	case *List:
+		if op == opAppend || op == opAppends {
+			c.add(items)
+		}
+	case *Dict:
+		if op == opSetitem || op == opSetitems {
+			c.add(items)
+		}
+	case *Set:
+		if op == opAdditems {
+			c.add(items)
 		}
 	}
+	return nil
+}
+
+// keepSome appends items to kept until it holds keepItems.
+func keepSome(kept, items []Value) []Value {
+	for _, it := range items {
+		if len(kept) < keepItems {
+			kept = append(kept, it)
+		}
+	}
+	return kept
+}
+
+func (l *List) add(items []Value) {
+	l.Items = keepSome(l.Items, items)
 	l.N += int64(len(items))
 }
 
 func (s *Set) add(items []Value) {
-	for _, it := range items {
-		if len(s.Items) < keepItems {
-			s.Items = append(s.Items, it)
-		}
-	}
+	s.Items = keepSome(s.Items, items)
 	s.N += int64(len(items))
 }
 

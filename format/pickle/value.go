@@ -289,20 +289,7 @@ func ArgsSummary(args Value) string {
 	}
 	if t, ok := args.(Tuple); ok {
 		var b strings.Builder
-		for i, it := range t {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if b.Len() > summaryMax {
-				b.WriteString("…")
-				break
-			}
-			if it == nil {
-				b.WriteString("?")
-				continue
-			}
-			it.summary(1, &b)
-		}
+		seq(0, &b, "", "", t, int64(len(t)))
 		s := b.String()
 		if len(s) > summaryMax {
 			s = s[:summaryMax] + "…"
