@@ -19,7 +19,8 @@
 //     plaintext's digest (see its doc for what that reveals).
 //
 // Every backend passes blobtest.TestContract. The S3 tests need a server:
-// eval "$(.ci/versitygw.sh)" starts one and sets AIGIS_TEST_S3_ENDPOINT.
+// eval "$(.ci/versitygw.sh)" starts one and sets AIGIS_TEST_S3_ENDPOINT;
+// blobtest.S3FromEnv opens a fresh store on it.
 package blob
 
 import (

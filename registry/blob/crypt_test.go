@@ -44,8 +44,7 @@ func TestEncryptedContract(t *testing.T) {
 }
 
 func TestEncryptedS3Contract(t *testing.T) {
-	s, _ := newS3(t, nil)
-	e, err := blob.NewEncrypted(s, testKey)
+	e, err := blob.NewEncrypted(blobtest.S3FromEnv(t), testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

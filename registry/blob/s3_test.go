@@ -3,7 +3,6 @@ package blob_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -22,65 +21,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/aigis-sec/aigis/registry/blob"
 	"github.com/aigis-sec/aigis/registry/blob/blobtest"
 )
-
-// s3Env returns the test server's settings or skips the test.
-func s3Env(t testing.TB) (endpoint, access, secret string) {
-	endpoint = os.Getenv("AIGIS_TEST_S3_ENDPOINT")
-	if endpoint == "" {
-		t.Skip(`no S3 server: run eval "$(.ci/versitygw.sh)" to start one and set AIGIS_TEST_S3_ENDPOINT`)
-	}
-	return endpoint, os.Getenv("AIGIS_TEST_S3_ACCESS_KEY"), os.Getenv("AIGIS_TEST_S3_SECRET_KEY")
-}
-
-// rawClient is a plain SDK client for inspecting the bucket behind the store.
-func rawClient(t testing.TB) *s3.Client {
-	endpoint, access, secret := s3Env(t)
-	return s3.New(s3.Options{
-		BaseEndpoint: aws.String(endpoint),
-		Region:       "us-east-1",
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(access, secret, ""),
-
-		DisableLogOutputChecksumValidationSkipped: true,
-	})
-}
-
-// testBucket returns AIGIS_TEST_S3_BUCKET, or creates a bucket for this test
-// and removes it (with its contents) at the end.
-func testBucket(t testing.TB) string {
-	if b := os.Getenv("AIGIS_TEST_S3_BUCKET"); b != "" {
-		return b
-	}
-	c := rawClient(t)
-	var rnd [6]byte
-	rand.Read(rnd[:])
-	bucket := "aigis-test-" + hex.EncodeToString(rnd[:])
-	ctx := context.Background()
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-		t.Fatalf("create bucket: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, k := range listKeys(t, c, bucket, "") {
-			c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &k})
-		}
-		ups, _ := c.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket})
-		if ups != nil {
-			for _, u := range ups.Uploads {
-				c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: u.Key, UploadId: u.UploadId})
-			}
-		}
-		if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &bucket}); err != nil {
-			t.Logf("delete bucket %s: %v", bucket, err)
-		}
-	})
-	return bucket
-}
 
 func listKeys(t testing.TB, c *s3.Client, bucket, prefix string) []string {
 	t.Helper()
@@ -115,17 +60,7 @@ func listUploads(t testing.TB, c *s3.Client, bucket, prefix string) []string {
 // newS3 opens a store on a fresh bucket (or AIGIS_TEST_S3_BUCKET) under a
 // fresh prefix.
 func newS3(t testing.TB, edit func(*blob.S3Config)) (*blob.S3, blob.S3Config) {
-	endpoint, access, secret := s3Env(t)
-	var rnd [4]byte
-	rand.Read(rnd[:])
-	cfg := blob.S3Config{
-		Endpoint:  endpoint,
-		Bucket:    testBucket(t),
-		Prefix:    "aigis-" + hex.EncodeToString(rnd[:]) + "/",
-		AccessKey: access,
-		SecretKey: secret,
-		PathStyle: true,
-	}
+	cfg := blobtest.S3Config(t)
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -137,8 +72,7 @@ func newS3(t testing.TB, edit func(*blob.S3Config)) (*blob.S3, blob.S3Config) {
 }
 
 func TestS3Contract(t *testing.T) {
-	s, _ := newS3(t, nil)
-	blobtest.TestContract(t, s)
+	blobtest.TestContract(t, blobtest.S3FromEnv(t))
 }
 
 // The contract again with 5 MiB parts and three uploads in flight, so the
@@ -146,7 +80,7 @@ func TestS3Contract(t *testing.T) {
 // 12 MiB object takes the multipart path.
 func TestS3Multipart(t *testing.T) {
 	s, cfg := newS3(t, func(c *blob.S3Config) { c.PartSize = 5 << 20; c.Concurrency = 3 })
-	c := rawClient(t)
+	c := blobtest.S3Client(t)
 	for _, n := range []int{5 << 20, 12<<20 + 1} {
 		data := pattern(n, byte(n))
 		ref, err := s.Put(context.Background(), bytes.NewReader(data))
@@ -295,7 +229,7 @@ func TestS3InterruptedPut(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Put error = %v, want %v", err, boom)
 	}
-	c := rawClient(t)
+	c := blobtest.S3Client(t)
 	if left := listKeys(t, c, cfg.Bucket, cfg.Prefix); len(left) != 0 {
 		t.Fatalf("interrupted Put left objects: %v", left)
 	}
@@ -393,7 +327,7 @@ func TestS3PutFlatMemory(t *testing.T) {
 
 func TestS3CleanupTemp(t *testing.T) {
 	s, cfg := newS3(t, nil)
-	c := rawClient(t)
+	c := blobtest.S3Client(t)
 	ctx := context.Background()
 	stale := cfg.Prefix + "tmp/left-by-a-killed-process"
 	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: &cfg.Bucket, Key: &stale, Body: strings.NewReader("partial")}); err != nil {
@@ -450,12 +384,12 @@ func TestNewS3Errors(t *testing.T) {
 		t.Fatalf("NewS3(1 MiB parts) error = %v", err)
 	}
 
-	endpoint, access, secret := s3Env(t)
+	endpoint, access, secret := blobtest.S3Env(t)
 	_, err = blob.NewS3(ctx, blob.S3Config{Endpoint: endpoint, Bucket: "aigis-no-such-bucket", AccessKey: access, SecretKey: secret, PathStyle: true})
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("NewS3(missing bucket) error = %v", err)
 	}
-	_, err = blob.NewS3(ctx, blob.S3Config{Endpoint: endpoint, Bucket: testBucket(t), AccessKey: access, SecretKey: "wrong", PathStyle: true})
+	_, err = blob.NewS3(ctx, blob.S3Config{Endpoint: endpoint, Bucket: blobtest.S3Bucket(t), AccessKey: access, SecretKey: "wrong", PathStyle: true})
 	if err == nil || !strings.Contains(err.Error(), "denied") {
 		t.Fatalf("NewS3(wrong secret) error = %v", err)
 	}
@@ -547,7 +481,7 @@ func TestS3KilledPut(t *testing.T) {
 	cmd.Process.Kill()
 	cmd.Wait()
 
-	c := rawClient(t)
+	c := blobtest.S3Client(t)
 	if objs := listKeys(t, c, cfg.Bucket, cfg.Prefix+"sha256/"); len(objs) != 0 {
 		t.Fatalf("killed Put left objects: %v", objs)
 	}
