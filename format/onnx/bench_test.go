@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/aigis-sec/aigis/format/internal/protowire"
 )
 
 // largeModel writes a model whose graph holds one initializer with size
@@ -18,11 +20,11 @@ func largeModel(b *testing.B, size int64) (*os.File, int64) {
 	}
 	b.Cleanup(func() { f.Close() })
 	n1, n2 := node("MatMul", ""), node("Add", "")
-	tensorHead := bytes.Join([][]byte{vfield(1, uint64(size/4)), vfield(2, 1), str(8, "W"), tag(9, wireBytes), varint(uint64(size))}, nil)
+	tensorHead := bytes.Join([][]byte{vfield(1, uint64(size/4)), vfield(2, 1), str(8, "W"), tag(9, protowire.Bytes), varint(uint64(size))}, nil)
 	tensorLen := int64(len(tensorHead)) + size
-	init := append(append(tag(5, wireBytes), varint(uint64(tensorLen))...), tensorHead...)
+	init := append(append(tag(5, protowire.Bytes), varint(uint64(tensorLen))...), tensorHead...)
 	graphLen := int64(len(n1)+len(init)) + size + int64(len(n2))
-	head := bytes.Join([][]byte{vfield(1, 8), str(2, "bench"), bfield(8, str(1, ""), vfield(2, 17)), tag(7, wireBytes), varint(uint64(graphLen)), n1, init}, nil)
+	head := bytes.Join([][]byte{vfield(1, 8), str(2, "bench"), bfield(8, str(1, ""), vfield(2, 17)), tag(7, protowire.Bytes), varint(uint64(graphLen)), n1, init}, nil)
 	if _, err := f.Write(head); err != nil {
 		b.Fatal(err)
 	}

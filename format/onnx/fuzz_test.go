@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/aigis-sec/aigis/format/internal/protowire"
 	"github.com/aigis-sec/aigis/internal/safeio"
 	"github.com/google/go-cmp/cmp"
 )
@@ -27,7 +28,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(nested(5))
 	f.Add(model(externalTensor("w", "../x"), node("Add", ""), node("Op", "com.evil")))
-	f.Add(append(append(tag(99, wireStart), vfield(1, 5)...), append(tag(99, wireEnd), model()...)...))
+	f.Add(append(append(tag(99, protowire.StartGroup), vfield(1, 5)...), append(tag(99, protowire.EndGroup), model()...)...))
 	f.Add([]byte{0x08, 0x80})
 
 	lim := DefaultLimits()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aigis-sec/aigis/format/internal/protowire"
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
@@ -22,11 +23,11 @@ func varint(v uint64) []byte {
 
 func tag(num, wire int) []byte { return varint(uint64(num)<<3 | uint64(wire)) }
 
-func vfield(num int, v uint64) []byte { return append(tag(num, wireVarint), varint(v)...) }
+func vfield(num int, v uint64) []byte { return append(tag(num, protowire.Varint), varint(v)...) }
 
 func bfield(num int, parts ...[]byte) []byte {
 	body := bytes.Join(parts, nil)
-	return append(append(tag(num, wireBytes), varint(uint64(len(body)))...), body...)
+	return append(append(tag(num, protowire.Bytes), varint(uint64(len(body)))...), body...)
 }
 
 func str(num int, s string) []byte { return bfield(num, []byte(s)) }
@@ -62,11 +63,11 @@ func TestMalformed(t *testing.T) {
 		{"varint of 11 bytes", append([]byte{0x08}, bytes.Repeat([]byte{0xff}, 11)...), "overflows"},
 		{"length beyond the end", append(vfield(1, 8), 0x3a, 0xff, 0xff, 0x03), "more than remain"},
 		{"length beyond its message", model(bfield(1, append(str(4, "Add"), 0x3a, 0x7f))), "more than remain"},
-		{"billion-byte repeated field", model(bfield(5, append(tag(1, wireBytes), varint(1e9)...))), "more than remain"},
+		{"billion-byte repeated field", model(bfield(5, append(tag(1, protowire.Bytes), varint(1e9)...))), "more than remain"},
 		{"field number zero", append(vfield(1, 8), 0x02, 0x00), "invalid field number"},
 		{"truncated fixed64", append(vfield(1, 8), 0x11, 1, 2), "truncated fixed-size"},
-		{"stray end group", append(vfield(1, 8), byte(9<<3|wireEnd)), "unexpected wire type"},
-		{"unclosed group", append(vfield(1, 8), byte(9<<3|wireStart)), "truncated varint"},
+		{"stray end group", append(vfield(1, 8), byte(9<<3|protowire.EndGroup)), "unexpected wire type"},
+		{"unclosed group", append(vfield(1, 8), byte(9<<3|protowire.StartGroup)), "truncated varint"},
 		{"empty", nil, "not an ONNX model"},
 	}
 	for _, tt := range tests {
@@ -170,7 +171,7 @@ func TestLimits(t *testing.T) {
 // them, so a model cannot mean one thing to a loader and another here.
 func TestProtobufRules(t *testing.T) {
 	// An unknown group before the graph is skipped, as protobuf does.
-	group := append(append(tag(99, wireStart), vfield(1, 5)...), tag(99, wireEnd)...)
+	group := append(append(tag(99, protowire.StartGroup), vfield(1, 5)...), tag(99, protowire.EndGroup)...)
 	b := append(group, model(node("Backdoor", "com.evil"))...)
 	m, err := parseBytes(b, DefaultLimits())
 	if err != nil || len(m.Ops) != 1 || m.Ops[0].Domain != "com.evil" {

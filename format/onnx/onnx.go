@@ -32,6 +32,7 @@
 package onnx
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -39,6 +40,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/aigis-sec/aigis/format/internal/protowire"
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
@@ -130,6 +132,12 @@ type External struct {
 	At       int64  // byte offset of the TensorProto
 }
 
+// ErrMalformed is wrapped by every error about bytes that are not a valid
+// protobuf message.
+var ErrMalformed = errors.New("onnx: malformed protobuf")
+
+var wireOptions = protowire.Options{Name: "onnx", Malformed: ErrMalformed}
+
 const displayMax = 256 // bytes kept of names shown in paths and findings
 
 // Parse reads the model of size bytes in r.
@@ -140,19 +148,19 @@ const displayMax = 256 // bytes kept of names shown in paths and findings
 // are not a valid protobuf message, are a *safeio.LimitError for a limit,
 // and otherwise come from r.
 func Parse(r io.ReaderAt, size int64, lim Limits) (*Model, error) {
-	p := newParser(newCursor(r, nil, size), lim)
+	p := newParser(protowire.NewReaderAt(r, size, wireOptions), lim)
 	return p.run(size)
 }
 
 // ParseReader reads a model from a stream (a member of a compressed
 // archive). Tensor bytes are read and discarded, never kept.
 func ParseReader(r io.Reader, lim Limits) (*Model, error) {
-	p := newParser(newCursor(nil, r, unbounded), lim)
-	return p.run(unbounded)
+	p := newParser(protowire.NewReader(r, wireOptions), lim)
+	return p.run(protowire.Unbounded)
 }
 
 type parser struct {
-	c   *cursor
+	c   *protowire.Reader
 	lim Limits
 	m   *Model
 
@@ -164,7 +172,7 @@ type parser struct {
 	attrs   [][]byte // per graph depth: the current attribute's name
 }
 
-func newParser(c *cursor, lim Limits) *parser {
+func newParser(c *protowire.Reader, lim Limits) *parser {
 	return &parser{c: c, lim: lim, m: &Model{}, ops: map[string]int{}, strs: map[string]string{}}
 }
 
@@ -176,7 +184,7 @@ func (p *parser) run(end int64) (*Model, error) {
 	err := p.model(end)
 	p.finish()
 	if err == nil && p.m.IRVersion == 0 && p.m.Graphs == 0 && len(p.m.Functions) == 0 {
-		err = malformed(0, "no ir_version, graph or function: not an ONNX model")
+		err = p.c.Malformed(0, "no ir_version, graph or function: not an ONNX model")
 	}
 	return p.m, err
 }
@@ -194,22 +202,22 @@ func (p *parser) finish() {
 
 // ModelProto fields.
 func (p *parser) model(end int64) error {
-	return p.c.fields(end, func(f field) error {
+	return p.c.Fields(end, func(f protowire.Field) error {
 		switch {
-		case f.num == 1 && f.wire == wireVarint:
-			p.m.IRVersion = int64(f.val)
-		case f.num == 5 && f.wire == wireVarint:
-			p.m.ModelVersion = int64(f.val)
-		case f.num == 2 && f.wire == wireBytes:
+		case f.Num == 1 && f.Wire == protowire.Varint:
+			p.m.IRVersion = int64(f.Val)
+		case f.Num == 5 && f.Wire == protowire.Varint:
+			p.m.ModelVersion = int64(f.Val)
+		case f.Num == 2 && f.Wire == protowire.Bytes:
 			return p.display(f, &p.m.Producer)
-		case f.num == 3 && f.wire == wireBytes:
+		case f.Num == 3 && f.Wire == protowire.Bytes:
 			return p.display(f, &p.m.ProducerVersion)
-		case f.num == 4 && f.wire == wireBytes:
+		case f.Num == 4 && f.Wire == protowire.Bytes:
 			return p.display(f, &p.m.Domain)
-		case f.num == 7 && f.wire == wireBytes:
-			return p.graph(f.end, "graph", 0)
-		case f.num == 8 && f.wire == wireBytes:
-			o, err := p.opset(f.end)
+		case f.Num == 7 && f.Wire == protowire.Bytes:
+			return p.graph(f.End, "graph", 0)
+		case f.Num == 8 && f.Wire == protowire.Bytes:
+			o, err := p.opset(f.End)
 			if err != nil {
 				return err
 			}
@@ -217,19 +225,19 @@ func (p *parser) model(end int64) error {
 				return limitErr("MaxDistinct", int64(p.lim.MaxDistinct), "too many opset imports")
 			}
 			p.m.Opsets = append(p.m.Opsets, o)
-		case f.num == 20 && f.wire == wireBytes:
-			return p.training(f.end)
-		case f.num == 25 && f.wire == wireBytes:
-			return p.function(f.end)
+		case f.Num == 20 && f.Wire == protowire.Bytes:
+			return p.training(f.End)
+		case f.Num == 25 && f.Wire == protowire.Bytes:
+			return p.function(f.End)
 		}
 		return nil
 	})
 }
 
 // display reads a string field shown to users, truncated.
-func (p *parser) display(f field, dst *string) error {
-	n := min(f.end-f.start, displayMax)
-	b, err := p.c.bytes(n)
+func (p *parser) display(f protowire.Field, dst *string) error {
+	n := min(f.End-f.Start, displayMax)
+	b, err := p.c.Bytes(n)
 	if err != nil {
 		return err
 	}
@@ -239,12 +247,12 @@ func (p *parser) display(f field, dst *string) error {
 
 // exact reads a string field that policy compares, which must not be
 // truncated.
-func (p *parser) exact(f field, what string) ([]byte, error) {
-	n := f.end - f.start
-	if n > p.lim.MaxStringBytes || n > windowSize {
-		return nil, limitErr("MaxStringBytes", p.lim.MaxStringBytes, fmt.Sprintf("%s of %d bytes at offset %d", what, n, f.at))
+func (p *parser) exact(f protowire.Field, what string) ([]byte, error) {
+	n := f.End - f.Start
+	if n > p.lim.MaxStringBytes || n > protowire.WindowSize {
+		return nil, limitErr("MaxStringBytes", p.lim.MaxStringBytes, fmt.Sprintf("%s of %d bytes at offset %d", what, n, f.At))
 	}
-	return p.c.bytes(n)
+	return p.c.Bytes(n)
 }
 
 // intern returns b as a string shared by equal values.
@@ -263,17 +271,17 @@ func (p *parser) intern(b []byte) (string, error) {
 // OperatorSetIdProto: domain 1, version 2.
 func (p *parser) opset(end int64) (Opset, error) {
 	var o Opset
-	err := p.c.fields(end, func(f field) error {
+	err := p.c.Fields(end, func(f protowire.Field) error {
 		switch {
-		case f.num == 1 && f.wire == wireBytes:
+		case f.Num == 1 && f.Wire == protowire.Bytes:
 			b, err := p.exact(f, "opset domain")
 			if err != nil {
 				return err
 			}
 			o.Domain, err = p.intern(b)
 			return err
-		case f.num == 2 && f.wire == wireVarint:
-			o.Version = int64(f.val)
+		case f.Num == 2 && f.Wire == protowire.Varint:
+			o.Version = int64(f.Val)
 		}
 		return nil
 	})
@@ -282,12 +290,12 @@ func (p *parser) opset(end int64) (Opset, error) {
 
 // TrainingInfoProto: initialization 1, algorithm 2 (graphs).
 func (p *parser) training(end int64) error {
-	return p.c.fields(end, func(f field) error {
+	return p.c.Fields(end, func(f protowire.Field) error {
 		switch {
-		case f.num == 1 && f.wire == wireBytes:
-			return p.graph(f.end, "training.initialization", 0)
-		case f.num == 2 && f.wire == wireBytes:
-			return p.graph(f.end, "training.algorithm", 0)
+		case f.Num == 1 && f.Wire == protowire.Bytes:
+			return p.graph(f.End, "training.initialization", 0)
+		case f.Num == 2 && f.Wire == protowire.Bytes:
+			return p.graph(f.End, "training.algorithm", 0)
 		}
 		return nil
 	})
@@ -308,25 +316,25 @@ func (p *parser) function(end int64) error {
 	const placeholder = "\x00function"
 	p.m.Graphs++
 	i := 0
-	err := p.c.fields(end, func(f field) error {
+	err := p.c.Fields(end, func(f protowire.Field) error {
 		switch {
-		case f.num == 1 && f.wire == wireBytes:
+		case f.Num == 1 && f.Wire == protowire.Bytes:
 			b, err := p.exact(f, "function name")
 			if err != nil {
 				return err
 			}
 			fn.Name = string(b)
-		case f.num == 10 && f.wire == wireBytes:
+		case f.Num == 10 && f.Wire == protowire.Bytes:
 			b, err := p.exact(f, "function domain")
 			if err != nil {
 				return err
 			}
 			fn.Domain, err = p.intern(b)
 			return err
-		case f.num == 13 && f.wire == wireBytes:
+		case f.Num == 13 && f.Wire == protowire.Bytes:
 			return p.display(f, &fn.Overload)
-		case f.num == 9 && f.wire == wireBytes:
-			o, err := p.opset(f.end)
+		case f.Num == 9 && f.Wire == protowire.Bytes:
+			o, err := p.opset(f.End)
 			if err != nil {
 				return err
 			}
@@ -334,8 +342,8 @@ func (p *parser) function(end int64) error {
 				return limitErr("MaxDistinct", int64(p.lim.MaxDistinct), "too many opset imports")
 			}
 			fn.Opsets = append(fn.Opsets, o)
-		case f.num == 7 && f.wire == wireBytes:
-			err := p.node(f.end, placeholder, i, 1)
+		case f.Num == 7 && f.Wire == protowire.Bytes:
+			err := p.node(f.End, placeholder, i, 1)
 			i++
 			return err
 		}
@@ -380,18 +388,18 @@ func (p *parser) graph(end int64, path string, depth int) error {
 	}
 	p.m.Graphs++
 	i := 0
-	return p.c.fields(end, func(f field) error {
+	return p.c.Fields(end, func(f protowire.Field) error {
 		switch {
-		case f.num == 1 && f.wire == wireBytes:
-			err := p.node(f.end, path, i, depth+1)
+		case f.Num == 1 && f.Wire == protowire.Bytes:
+			err := p.node(f.End, path, i, depth+1)
 			i++
 			return err
-		case f.num == 5 && f.wire == wireBytes:
+		case f.Num == 5 && f.Wire == protowire.Bytes:
 			p.m.Initializers++
 			return p.tensor(f, path)
-		case f.num == 15 && f.wire == wireBytes:
+		case f.Num == 15 && f.Wire == protowire.Bytes:
 			p.m.Initializers++
-			return p.sparse(f.end, path)
+			return p.sparse(f.End, path)
 		}
 		return nil
 	})
@@ -412,7 +420,7 @@ func (p *parser) node(end int64, path string, idx, depth int) error {
 		return limitErr("MaxNodes", int64(p.lim.MaxNodes), "too many nodes")
 	}
 	p.m.Nodes++
-	at := p.c.pos
+	at := p.c.Pos()
 	var opType, domain string
 	name := scratch(&p.names, depth)
 	*name = (*name)[:0]
@@ -422,30 +430,30 @@ func (p *parser) node(end int64, path string, idx, depth int) error {
 		}
 		return fmt.Sprintf("%s#%d", trunc(opType), idx)
 	}
-	err := p.c.fields(end, func(f field) error {
+	err := p.c.Fields(end, func(f protowire.Field) error {
 		switch {
-		case f.num == 3 && f.wire == wireBytes:
-			b, err := p.c.bytes(min(f.end-f.start, displayMax))
+		case f.Num == 3 && f.Wire == protowire.Bytes:
+			b, err := p.c.Bytes(min(f.End-f.Start, displayMax))
 			if err != nil {
 				return err
 			}
 			*name = append((*name)[:0], b...)
-		case f.num == 4 && f.wire == wireBytes:
+		case f.Num == 4 && f.Wire == protowire.Bytes:
 			b, err := p.exact(f, "operator type")
 			if err != nil {
 				return err
 			}
 			opType, err = p.intern(b)
 			return err
-		case f.num == 7 && f.wire == wireBytes:
+		case f.Num == 7 && f.Wire == protowire.Bytes:
 			b, err := p.exact(f, "operator domain")
 			if err != nil {
 				return err
 			}
 			domain, err = p.intern(b)
 			return err
-		case f.num == 5 && f.wire == wireBytes:
-			return p.attribute(f.end, path, label, depth)
+		case f.Num == 5 && f.Wire == protowire.Bytes:
+			return p.attribute(f.End, path, label, depth)
 		}
 		return nil
 	})
@@ -487,20 +495,20 @@ func (p *parser) attribute(end int64, path string, node func() string, depth int
 		graphs++
 		return s
 	}
-	return p.c.fields(end, func(f field) error {
+	return p.c.Fields(end, func(f protowire.Field) error {
 		switch {
-		case f.num == 1 && f.wire == wireBytes:
-			b, err := p.c.bytes(min(f.end-f.start, displayMax))
+		case f.Num == 1 && f.Wire == protowire.Bytes:
+			b, err := p.c.Bytes(min(f.End-f.Start, displayMax))
 			if err != nil {
 				return err
 			}
 			*name = append((*name)[:0], b...)
-		case (f.num == 6 || f.num == 11) && f.wire == wireBytes:
-			return p.graph(f.end, sub(), depth)
-		case (f.num == 5 || f.num == 10) && f.wire == wireBytes:
+		case (f.Num == 6 || f.Num == 11) && f.Wire == protowire.Bytes:
+			return p.graph(f.End, sub(), depth)
+		case (f.Num == 5 || f.Num == 10) && f.Wire == protowire.Bytes:
 			return p.tensor(f, path)
-		case (f.num == 22 || f.num == 23) && f.wire == wireBytes:
-			return p.sparse(f.end, path)
+		case (f.Num == 22 || f.Num == 23) && f.Wire == protowire.Bytes:
+			return p.sparse(f.End, path)
 		}
 		return nil
 	})
@@ -508,8 +516,8 @@ func (p *parser) attribute(end int64, path string, node func() string, depth int
 
 // SparseTensorProto: values 1, indices 2 (tensors).
 func (p *parser) sparse(end int64, path string) error {
-	return p.c.fields(end, func(f field) error {
-		if (f.num == 1 || f.num == 2) && f.wire == wireBytes {
+	return p.c.Fields(end, func(f protowire.Field) error {
+		if (f.Num == 1 || f.Num == 2) && f.Wire == protowire.Bytes {
 			return p.tensor(f, path)
 		}
 		return nil
@@ -518,7 +526,7 @@ func (p *parser) sparse(end int64, path string) error {
 
 // TensorProto: name 8, external_data 13 (key 1, value 2), data_location
 // 14. raw_data (9) and the typed data fields are skipped by offset.
-func (p *parser) tensor(tf field, path string) error {
+func (p *parser) tensor(tf protowire.Field, path string) error {
 	if p.tensors >= p.lim.MaxTensors {
 		return limitErr("MaxTensors", int64(p.lim.MaxTensors), "too many tensors")
 	}
@@ -530,14 +538,14 @@ func (p *parser) tensor(tf field, path string) error {
 		offset    int64 = -1
 		length    int64 = -1
 	)
-	err := p.c.fields(tf.end, func(f field) error {
+	err := p.c.Fields(tf.End, func(f protowire.Field) error {
 		switch {
-		case f.num == 8 && f.wire == wireBytes:
+		case f.Num == 8 && f.Wire == protowire.Bytes:
 			return p.display(f, &name)
-		case f.num == 14 && f.wire == wireVarint:
-			declared = f.val == 1 // DataLocation.EXTERNAL
-		case f.num == 13 && f.wire == wireBytes:
-			key, val, err := p.entry(f.end)
+		case f.Num == 14 && f.Wire == protowire.Varint:
+			declared = f.Val == 1 // DataLocation.EXTERNAL
+		case f.Num == 13 && f.Wire == protowire.Bytes:
+			key, val, err := p.entry(f.End)
 			if err != nil {
 				return err
 			}
@@ -564,7 +572,7 @@ func (p *parser) tensor(tf field, path string) error {
 		}
 		p.m.ExternalData = append(p.m.ExternalData, External{
 			Tensor: name, Location: loc, Offset: offset, Length: length,
-			Declared: declared, Graph: path, At: tf.at,
+			Declared: declared, Graph: path, At: tf.At,
 		})
 	}
 	return err
@@ -574,19 +582,19 @@ func (p *parser) tensor(tf field, path string) error {
 // loaders know are kept; their values are read in full.
 func (p *parser) entry(end int64) (key, val string, err error) {
 	var raw []byte
-	err = p.c.fields(end, func(f field) error {
+	err = p.c.Fields(end, func(f protowire.Field) error {
 		switch {
-		case f.num == 1 && f.wire == wireBytes:
-			if f.end-f.start > 16 { // not a key loaders know
+		case f.Num == 1 && f.Wire == protowire.Bytes:
+			if f.End-f.Start > 16 { // not a key loaders know
 				key = "?"
 				return nil
 			}
-			b, err := p.c.bytes(f.end - f.start)
+			b, err := p.c.Bytes(f.End - f.Start)
 			if err != nil {
 				return err
 			}
 			key = string(b)
-		case f.num == 2 && f.wire == wireBytes:
+		case f.Num == 2 && f.Wire == protowire.Bytes:
 			b, err := p.exact(f, "external-data value")
 			if err != nil {
 				return err

@@ -1,21 +1,25 @@
 package onnx
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+
+	"github.com/aigis-sec/aigis/format/internal/protowire"
+)
 
 // modelWire is the wire type of each ModelProto field Sniff accepts.
 var modelWire = map[uint64]uint64{
-	1:  wireVarint, // ir_version
-	2:  wireBytes,  // producer_name
-	3:  wireBytes,  // producer_version
-	4:  wireBytes,  // domain
-	5:  wireVarint, // model_version
-	6:  wireBytes,  // doc_string
-	7:  wireBytes,  // graph
-	8:  wireBytes,  // opset_import
-	14: wireBytes,  // metadata_props
-	20: wireBytes,  // training_info
-	25: wireBytes,  // functions
-	26: wireBytes,  // configuration
+	1:  protowire.Varint, // ir_version
+	2:  protowire.Bytes,  // producer_name
+	3:  protowire.Bytes,  // producer_version
+	4:  protowire.Bytes,  // domain
+	5:  protowire.Varint, // model_version
+	6:  protowire.Bytes,  // doc_string
+	7:  protowire.Bytes,  // graph
+	8:  protowire.Bytes,  // opset_import
+	14: protowire.Bytes,  // metadata_props
+	20: protowire.Bytes,  // training_info
+	25: protowire.Bytes,  // functions
+	26: protowire.Bytes,  // configuration
 }
 
 // maxIRVersion is far above the IR versions in use (3 to 12), and far
@@ -34,13 +38,13 @@ func Sniff(head []byte) bool {
 	if len(head) < 2 || head[0] != 0x08 {
 		return false
 	}
-	v, n := uvarint(head[1:])
+	v, n := protowire.Uvarint(head[1:])
 	if n <= 0 || v == 0 || v > maxIRVersion {
 		return false
 	}
 	i, fields := 1+n, 1
 	for i < len(head) {
-		tag, n := uvarint(head[i:])
+		tag, n := protowire.Uvarint(head[i:])
 		if n == 0 {
 			break // cut by the window
 		}
@@ -53,8 +57,8 @@ func Sniff(head []byte) bool {
 		}
 		i += n
 		fields++
-		if tag&7 == wireVarint {
-			if _, n := uvarint(head[i:]); n < 0 {
+		if tag&7 == protowire.Varint {
+			if _, n := protowire.Uvarint(head[i:]); n < 0 {
 				return false
 			} else if n == 0 {
 				break
@@ -63,7 +67,7 @@ func Sniff(head []byte) bool {
 			}
 			continue
 		}
-		l, n := uvarint(head[i:])
+		l, n := protowire.Uvarint(head[i:])
 		if n < 0 {
 			return false
 		}
@@ -96,11 +100,11 @@ func Sniff(head []byte) bool {
 // graphStart reports whether b starts with a GraphProto field, all of
 // which are length-delimited.
 func graphStart(b []byte) bool {
-	tag, n := uvarint(b)
+	tag, n := protowire.Uvarint(b)
 	if n == 0 {
 		return true
 	}
-	if n < 0 || tag&7 != wireBytes {
+	if n < 0 || tag&7 != protowire.Bytes {
 		return false
 	}
 	switch tag >> 3 {
@@ -120,24 +124,4 @@ func trimRune(b []byte, l uint64) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-// uvarint decodes a varint from b: n > 0 bytes read, n == 0 when b ends
-// first, n < 0 when it overflows 64 bits.
-func uvarint(b []byte) (uint64, int) {
-	var v uint64
-	for k := 0; k < 10; k++ {
-		if k >= len(b) {
-			return 0, 0
-		}
-		c := b[k]
-		if k == 9 && c > 1 {
-			return 0, -1
-		}
-		v |= uint64(c&0x7f) << (7 * k)
-		if c < 0x80 {
-			return v, k + 1
-		}
-	}
-	return 0, -1
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/aigis-sec/aigis/format/internal/protowire"
 )
 
 // KerasMetadata is what keras_metadata.pb holds: one entry per Keras
@@ -33,40 +35,40 @@ type KerasObject struct {
 // longer than MaxMetadataBytes is a *safeio.LimitError, because the Keras
 // configuration is what must be judged.
 func ParseKerasMetadata(r io.ReaderAt, size int64, lim Limits) (*KerasMetadata, error) {
-	w := newWire(r, size)
+	w := protowire.NewReaderAt(r, size, wireOptions)
 	km := &KerasMetadata{}
-	err := w.fields(size, func(f field) error {
-		if f.num != 1 || f.wire != wireBytes {
+	err := w.Fields(size, func(f protowire.Field) error {
+		if f.Num != 1 || f.Wire != protowire.Bytes {
 			return nil
 		}
 		if len(km.Objects) >= lim.MaxKerasObjects {
 			return limitErr("MaxKerasObjects", int64(lim.MaxKerasObjects), "")
 		}
-		o := KerasObject{Offset: f.at}
-		w.pos = f.start
-		err := w.fields(f.end, func(g field) error {
+		o := KerasObject{Offset: f.At}
+		w.SetPos(f.Start)
+		err := w.Fields(f.End, func(g protowire.Field) error {
 			switch {
-			case g.num == 2 && g.wire == wireVarint:
-				o.NodeID = int64(int32(g.val))
-			case (g.num == 3 || g.num == 4) && g.wire == wireBytes:
-				b, err := w.peek(g.start, min(g.end, g.start+displayMax))
+			case g.Num == 2 && g.Wire == protowire.Varint:
+				o.NodeID = int64(int32(g.Val))
+			case (g.Num == 3 || g.Num == 4) && g.Wire == protowire.Bytes:
+				b, err := w.Peek(g.Start, min(g.End, g.Start+displayMax))
 				if err != nil {
 					return err
 				}
-				if g.num == 3 {
+				if g.Num == 3 {
 					o.Path = truncate(b, displayMax)
 				} else {
 					o.Identifier = truncate(b, displayMax)
 				}
-			case g.num == 5 && g.wire == wireBytes:
-				if g.end-g.start > lim.MaxMetadataBytes {
-					return limitErr("MaxMetadataBytes", lim.MaxMetadataBytes, fmt.Sprintf("metadata of %d bytes at offset %d", g.end-g.start, g.start))
+			case g.Num == 5 && g.Wire == protowire.Bytes:
+				if g.End-g.Start > lim.MaxMetadataBytes {
+					return limitErr("MaxMetadataBytes", lim.MaxMetadataBytes, fmt.Sprintf("metadata of %d bytes at offset %d", g.End-g.Start, g.Start))
 				}
-				s, err := w.text(g.start, g.end)
+				b, err := w.Peek(g.Start, g.End)
 				if err != nil {
 					return err
 				}
-				o.Metadata = strings.ToValidUTF8(s, "\uFFFD")
+				o.Metadata = strings.ToValidUTF8(string(b), "\uFFFD")
 			}
 			return nil
 		})
@@ -74,7 +76,7 @@ func ParseKerasMetadata(r io.ReaderAt, size int64, lim Limits) (*KerasMetadata, 
 		return err
 	})
 	if err == nil && len(km.Objects) == 0 && size > 0 {
-		err = malformed(0, "no object: not keras_metadata.pb")
+		err = w.Malformed(0, "no object: not keras_metadata.pb")
 	}
 	return km, err
 }

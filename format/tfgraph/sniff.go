@@ -1,6 +1,10 @@
 package tfgraph
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+
+	"github.com/aigis-sec/aigis/format/internal/protowire"
+)
 
 // SniffSavedModel reports whether head, the first bytes of a file, looks
 // like a SavedModel. Protobuf has no magic, so it is conservative: writers
@@ -13,7 +17,7 @@ func SniffSavedModel(head []byte) bool {
 	if len(head) < 4 || head[0] != 0x08 {
 		return false
 	}
-	v, n := uvarint(head[1:])
+	v, n := protowire.Uvarint(head[1:])
 	if n <= 0 || v == 0 || v > 100 {
 		return false
 	}
@@ -22,7 +26,7 @@ func SniffSavedModel(head []byte) bool {
 		return false
 	}
 	i++
-	l, n := uvarint(head[i:])
+	l, n := protowire.Uvarint(head[i:])
 	if n <= 0 || l == 0 {
 		return false
 	}
@@ -41,7 +45,7 @@ func SniffGraphDef(head []byte) bool {
 	if len(head) < 4 || head[0] != 0x0a {
 		return false
 	}
-	_, n := uvarint(head[1:])
+	_, n := protowire.Uvarint(head[1:])
 	if n <= 0 {
 		return false
 	}
@@ -49,7 +53,7 @@ func SniffGraphDef(head []byte) bool {
 	if i+1 >= len(head) || (head[i] != 0x0a && head[i] != 0x12) {
 		return false
 	}
-	l, n := uvarint(head[i+1:])
+	l, n := protowire.Uvarint(head[i+1:])
 	if n <= 0 || l == 0 || l > 64<<10 {
 		return false
 	}

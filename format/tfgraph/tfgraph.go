@@ -28,11 +28,13 @@ package tfgraph
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/aigis-sec/aigis/format/internal/protowire"
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
 
@@ -119,6 +121,12 @@ const (
 	maxListKept = 8    // strings kept of one list attribute
 )
 
+// ErrMalformed is wrapped by every error about bytes that are not a valid
+// protobuf message of the expected type.
+var ErrMalformed = errors.New("tfgraph: malformed protobuf")
+
+var wireOptions = protowire.Options{Name: "tfgraph", Malformed: ErrMalformed, FullReads: true}
+
 func limitErr(name string, v int64, detail string) error {
 	return &safeio.LimitError{Limit: "tfgraph." + name, Value: v, Detail: detail}
 }
@@ -144,9 +152,9 @@ func Parse(r io.ReaderAt, size int64, lim Limits) (*Graph, error) {
 // limit, and otherwise come from r.
 func ParseSavedModel(r io.ReaderAt, size int64, lim Limits) (*Graph, error) {
 	p := newParser(r, size, lim, KindSavedModel)
-	err := p.savedModel()
+	err := p.savedModel(size)
 	if err == nil && p.g.SchemaVersion == 0 && p.g.MetaGraphs == 0 {
-		err = malformed(0, "no schema version and no meta graph: not a SavedModel")
+		err = p.w.Malformed(0, "no schema version and no meta graph: not a SavedModel")
 	}
 	return p.g, err
 }
@@ -159,7 +167,7 @@ func ParseGraphDef(r io.ReaderAt, size int64, lim Limits) (*Graph, error) {
 	p := newParser(r, size, lim, KindGraphDef)
 	err := p.graphDef(0, size)
 	if err == nil && p.g.Nodes == 0 && p.g.Functions == 0 {
-		err = malformed(0, "no node and no function: not a GraphDef")
+		err = p.w.Malformed(0, "no node and no function: not a GraphDef")
 	}
 	return p.g, err
 }
@@ -167,14 +175,13 @@ func ParseGraphDef(r io.ReaderAt, size int64, lim Limits) (*Graph, error) {
 type span struct{ k0, k1, v0, v1 int }
 
 type parser struct {
-	w   *wire
+	w   *protowire.Reader
 	lim Limits
 	g   *Graph
 
-	ops   map[string]int // function "\x00" op → index in g.Ops
-	key   []byte
-	tags  map[string]bool
-	funcs int
+	ops  map[string]int // function "\x00" op → index in g.Ops
+	key  []byte
+	tags map[string]bool
 
 	// per node scratch
 	arena []byte
@@ -184,25 +191,25 @@ type parser struct {
 
 func newParser(r io.ReaderAt, size int64, lim Limits, kind Kind) *parser {
 	return &parser{
-		w: newWire(r, size), lim: lim, g: &Graph{Kind: kind},
+		w: protowire.NewReaderAt(r, size, wireOptions), lim: lim, g: &Graph{Kind: kind},
 		ops: map[string]int{}, tags: map[string]bool{},
 	}
 }
 
 // SavedModel fields.
-func (p *parser) savedModel() error {
+func (p *parser) savedModel(size int64) error {
 	w := p.w
-	w.pos = 0
-	return w.fields(w.size, func(f field) error {
+	w.SetPos(0)
+	return w.Fields(size, func(f protowire.Field) error {
 		switch {
-		case f.num == 1 && f.wire == wireVarint:
-			p.g.SchemaVersion = int64(f.val)
-		case f.num == 2 && f.wire == wireBytes:
+		case f.Num == 1 && f.Wire == protowire.Varint:
+			p.g.SchemaVersion = int64(f.Val)
+		case f.Num == 2 && f.Wire == protowire.Bytes:
 			if p.g.MetaGraphs >= p.lim.MaxMetaGraphs {
 				return limitErr("MaxMetaGraphs", int64(p.lim.MaxMetaGraphs), "")
 			}
 			p.g.MetaGraphs++
-			return p.metaGraph(f.start, f.end)
+			return p.metaGraph(f.Start, f.End)
 		}
 		return nil
 	})
@@ -213,16 +220,16 @@ func (p *parser) savedModel() error {
 // object_graph_def 7 name tensors and functions but hold no operators.
 func (p *parser) metaGraph(start, end int64) error {
 	w := p.w
-	w.pos = start
-	return w.fields(end, func(f field) error {
-		if f.wire != wireBytes {
+	w.SetPos(start)
+	return w.Fields(end, func(f protowire.Field) error {
+		if f.Wire != protowire.Bytes {
 			return nil
 		}
-		switch f.num {
+		switch f.Num {
 		case 1:
-			return p.metaInfo(f.start, f.end)
+			return p.metaInfo(f.Start, f.End)
 		case 2:
-			return p.graphDef(f.start, f.end)
+			return p.graphDef(f.Start, f.End)
 		}
 		return nil
 	})
@@ -231,16 +238,16 @@ func (p *parser) metaGraph(start, end int64) error {
 // MetaInfoDef fields: tags 4, tensorflow_version 5.
 func (p *parser) metaInfo(start, end int64) error {
 	w := p.w
-	w.pos = start
-	return w.fields(end, func(f field) error {
-		if f.wire != wireBytes || (f.num != 4 && f.num != 5) {
+	w.SetPos(start)
+	return w.Fields(end, func(f protowire.Field) error {
+		if f.Wire != protowire.Bytes || (f.Num != 4 && f.Num != 5) {
 			return nil
 		}
 		s, err := p.shortText(f, displayMax)
 		if err != nil {
 			return err
 		}
-		switch f.num {
+		switch f.Num {
 		case 4:
 			if !p.tags[s] && len(p.tags) < p.lim.MaxDistinct {
 				p.tags[s] = true
@@ -257,12 +264,12 @@ func (p *parser) metaInfo(start, end int64) error {
 
 // shortText reads a string field, truncated to max bytes on a rune
 // boundary.
-func (p *parser) shortText(f field, max int64) (string, error) {
-	end := f.end
-	if end-f.start > max {
-		end = f.start + max
+func (p *parser) shortText(f protowire.Field, max int64) (string, error) {
+	end := f.End
+	if end-f.Start > max {
+		end = f.Start + max
 	}
-	b, err := p.w.peek(f.start, end)
+	b, err := p.w.Peek(f.Start, end)
 	if err != nil {
 		return "", err
 	}
@@ -292,16 +299,16 @@ func truncate(b []byte, max int) string {
 // GraphDef fields: node 1, library 2.
 func (p *parser) graphDef(start, end int64) error {
 	w := p.w
-	w.pos = start
-	return w.fields(end, func(f field) error {
-		if f.wire != wireBytes {
+	w.SetPos(start)
+	return w.Fields(end, func(f protowire.Field) error {
+		if f.Wire != protowire.Bytes {
 			return nil
 		}
-		switch f.num {
+		switch f.Num {
 		case 1:
 			return p.node(f, "")
 		case 2:
-			return p.library(f.start, f.end)
+			return p.library(f.Start, f.End)
 		}
 		return nil
 	})
@@ -310,10 +317,10 @@ func (p *parser) graphDef(start, end int64) error {
 // FunctionDefLibrary fields: function 1 (gradient 2 only pairs names).
 func (p *parser) library(start, end int64) error {
 	w := p.w
-	w.pos = start
-	return w.fields(end, func(f field) error {
-		if f.num == 1 && f.wire == wireBytes {
-			return p.function(f.start, f.end)
+	w.SetPos(start)
+	return w.Fields(end, func(f protowire.Field) error {
+		if f.Num == 1 && f.Wire == protowire.Bytes {
+			return p.function(f.Start, f.End)
 		}
 		return nil
 	})
@@ -329,21 +336,21 @@ func (p *parser) function(start, end int64) error {
 	p.g.Functions++
 	w := p.w
 	name := ""
-	w.pos = start
-	err := w.fields(end, func(f field) error {
-		if f.num != 1 || f.wire != wireBytes {
+	w.SetPos(start)
+	err := w.Fields(end, func(f protowire.Field) error {
+		if f.Num != 1 || f.Wire != protowire.Bytes {
 			return nil
 		}
-		w.pos = f.start
-		return w.fields(f.end, func(g field) error {
-			if g.num != 1 || g.wire != wireBytes {
+		w.SetPos(f.Start)
+		return w.Fields(f.End, func(g protowire.Field) error {
+			if g.Num != 1 || g.Wire != protowire.Bytes {
 				return nil
 			}
-			if g.end-g.start > p.lim.MaxStringBytes {
-				return limitErr("MaxStringBytes", p.lim.MaxStringBytes, fmt.Sprintf("function name of %d bytes", g.end-g.start))
+			if g.End-g.Start > p.lim.MaxStringBytes {
+				return limitErr("MaxStringBytes", p.lim.MaxStringBytes, fmt.Sprintf("function name of %d bytes", g.End-g.Start))
 			}
-			s, err := w.text(g.start, g.end)
-			name = strings.ToValidUTF8(s, "\uFFFD")
+			b, err := w.Peek(g.Start, g.End)
+			name = strings.ToValidUTF8(string(b), "\uFFFD")
 			return err
 		})
 	})
@@ -354,9 +361,9 @@ func (p *parser) function(start, end int64) error {
 	if name == "" {
 		name = fmt.Sprintf("<function at offset %d>", start)
 	}
-	w.pos = start
-	return w.fields(end, func(f field) error {
-		if f.num == 3 && f.wire == wireBytes {
+	w.SetPos(start)
+	return w.Fields(end, func(f protowire.Field) error {
+		if f.Num == 3 && f.Wire == protowire.Bytes {
 			return p.node(f, name)
 		}
 		return nil
@@ -365,7 +372,7 @@ func (p *parser) function(start, end int64) error {
 
 // node reads a NodeDef: name 1, op 2, attr 5 (map entries: key 1, value
 // 2 AttrValue). input 3 and device 4 are not needed.
-func (p *parser) node(f field, function string) error {
+func (p *parser) node(f protowire.Field, function string) error {
 	if p.g.Nodes >= p.lim.MaxNodes {
 		return limitErr("MaxNodes", int64(p.lim.MaxNodes), "")
 	}
@@ -373,29 +380,29 @@ func (p *parser) node(f field, function string) error {
 	w := p.w
 	p.arena, p.attrs, p.urls = p.arena[:0], p.attrs[:0], p.urls[:0]
 	name, op := [2]int{-1, -1}, [2]int{-1, -1}
-	w.pos = f.start
-	err := w.fields(f.end, func(g field) error {
-		if g.wire != wireBytes {
+	w.SetPos(f.Start)
+	err := w.Fields(f.End, func(g protowire.Field) error {
+		if g.Wire != protowire.Bytes {
 			return nil
 		}
-		switch g.num {
+		switch g.Num {
 		case 1:
-			b, err := w.peek(g.start, min(g.end, g.start+displayMax))
+			b, err := w.Peek(g.Start, min(g.End, g.Start+displayMax))
 			if err != nil {
 				return err
 			}
 			name = p.keep(b)
 		case 2:
-			if g.end-g.start > p.lim.MaxStringBytes {
-				return limitErr("MaxStringBytes", p.lim.MaxStringBytes, fmt.Sprintf("operator type of %d bytes at offset %d", g.end-g.start, g.start))
+			if g.End-g.Start > p.lim.MaxStringBytes {
+				return limitErr("MaxStringBytes", p.lim.MaxStringBytes, fmt.Sprintf("operator type of %d bytes at offset %d", g.End-g.Start, g.Start))
 			}
-			b, err := w.peek(g.start, g.end)
+			b, err := w.Peek(g.Start, g.End)
 			if err != nil {
 				return err
 			}
 			op = p.keep(b)
 		case 5:
-			return p.attrEntry(g.start, g.end)
+			return p.attrEntry(g.Start, g.End)
 		}
 		return nil
 	})
@@ -403,11 +410,11 @@ func (p *parser) node(f field, function string) error {
 		return err
 	}
 	if op[0] < 0 || op[0] == op[1] {
-		return malformed(f.at, "node without an operator type")
+		return w.Malformed(f.At, "node without an operator type")
 	}
 	opb := p.arena[op[0]:op[1]]
 	if !validOp(opb) {
-		return malformed(f.at, "operator type %q is not an identifier", truncate(opb, displayMax))
+		return w.Malformed(f.At, "operator type %q is not an identifier", truncate(opb, displayMax))
 	}
 	p.key = append(append(append(p.key[:0], function...), 0), opb...)
 	i, seen := p.ops[string(p.key)]
@@ -421,7 +428,7 @@ func (p *parser) node(f field, function string) error {
 		}
 		i = len(p.g.Ops)
 		p.ops[string(p.key)] = i
-		o := Op{Name: string(opb), Node: nodeName, Function: function, Offset: f.at}
+		o := Op{Name: string(opb), Node: nodeName, Function: function, Offset: f.At}
 		for _, a := range p.attrs {
 			if len(o.Attrs) >= maxAttrKept {
 				break
@@ -446,7 +453,7 @@ func (p *parser) node(f field, function string) error {
 		p.g.URLs = append(p.g.URLs, URL{
 			Op: p.g.Ops[i].Name, Node: nodeName, Function: function,
 			Attr:  truncate(p.arena[u.k0:u.k1], displayMax),
-			Value: truncate(p.arena[u.v0:u.v1], urlMax), Offset: f.at,
+			Value: truncate(p.arena[u.v0:u.v1], urlMax), Offset: f.At,
 		})
 	}
 	return nil
@@ -463,28 +470,28 @@ func (p *parser) keep(b []byte) [2]int {
 func (p *parser) attrEntry(start, end int64) error {
 	w := p.w
 	key := [2]int{-1, -1}
-	var vals []field // at most a few: AttrValue fields are read after the key
-	var list, fn []field
-	w.pos = start
-	err := w.fields(end, func(g field) error {
-		if g.wire != wireBytes {
+	var vals []protowire.Field // at most a few: AttrValue fields are read after the key
+	var list, fn []protowire.Field
+	w.SetPos(start)
+	err := w.Fields(end, func(g protowire.Field) error {
+		if g.Wire != protowire.Bytes {
 			return nil
 		}
-		switch g.num {
+		switch g.Num {
 		case 1:
-			b, err := w.peek(g.start, min(g.end, g.start+displayMax))
+			b, err := w.Peek(g.Start, min(g.End, g.Start+displayMax))
 			if err != nil {
 				return err
 			}
 			key = p.keep(b)
 		case 2:
 			// AttrValue: s 2, placeholder 9 (strings), list 1, func 10.
-			w.pos = g.start
-			return w.fields(g.end, func(v field) error {
-				if v.wire != wireBytes {
+			w.SetPos(g.Start)
+			return w.Fields(g.End, func(v protowire.Field) error {
+				if v.Wire != protowire.Bytes {
 					return nil
 				}
-				switch v.num {
+				switch v.Num {
 				case 2, 9:
 					vals = append(vals[:0], v) // a oneof: the last wins
 					list, fn = list[:0], fn[:0]
@@ -507,22 +514,22 @@ func (p *parser) attrEntry(start, end int64) error {
 		key = [2]int{len(p.arena), len(p.arena)}
 	}
 	for _, v := range vals {
-		if err := p.attrString(key, v.start, v.end, true); err != nil {
+		if err := p.attrString(key, v.Start, v.End, true); err != nil {
 			return err
 		}
 	}
 	for _, l := range list {
 		// ListValue: s 2 (repeated bytes); the numeric lists are skipped.
 		n := 0
-		w.pos = l.start
-		if err := w.fields(l.end, func(s field) error {
-			if s.num != 2 || s.wire != wireBytes {
+		w.SetPos(l.Start)
+		if err := w.Fields(l.End, func(s protowire.Field) error {
+			if s.Num != 2 || s.Wire != protowire.Bytes {
 				return nil
 			}
 			n++
-			save := w.pos
-			err := p.attrString(key, s.start, s.end, n <= maxListKept)
-			w.pos = save
+			save := w.Pos()
+			err := p.attrString(key, s.Start, s.End, n <= maxListKept)
+			w.SetPos(save)
 			return err
 		}); err != nil {
 			return err
@@ -530,14 +537,14 @@ func (p *parser) attrEntry(start, end int64) error {
 	}
 	for _, f := range fn {
 		// NameAttrList: name 1; its nested attributes are not read.
-		w.pos = f.start
-		if err := w.fields(f.end, func(s field) error {
-			if s.num != 1 || s.wire != wireBytes {
+		w.SetPos(f.Start)
+		if err := w.Fields(f.End, func(s protowire.Field) error {
+			if s.Num != 1 || s.Wire != protowire.Bytes {
 				return nil
 			}
-			save := w.pos
-			err := p.attrString(key, s.start, s.end, true)
-			w.pos = save
+			save := w.Pos()
+			err := p.attrString(key, s.Start, s.End, true)
+			w.SetPos(save)
 			return err
 		}); err != nil {
 			return err
@@ -553,7 +560,7 @@ func (p *parser) attrString(key [2]int, start, end int64, kept bool) error {
 	if end-start > p.lim.MaxStringBytes {
 		return nil
 	}
-	b, err := p.w.peek(start, end)
+	b, err := p.w.Peek(start, end)
 	if err != nil {
 		return err
 	}
