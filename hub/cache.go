@@ -52,13 +52,8 @@ func CacheRepoDir(cacheDir, repoID string) string {
 // link (caches made where links are unavailable) carries no hash, and is an
 // error that says so.
 func FromCache(cacheDir, repoID, revision string) (*Snapshot, error) {
-	if err := ValidRepoID(repoID); err != nil {
-		return nil, err
-	}
-	if revision == "" {
-		revision = DefaultRevision
-	}
-	if err := validRevision(revision); err != nil {
+	revision, err := checkRef(repoID, revision)
+	if err != nil {
 		return nil, err
 	}
 	repoDir := CacheRepoDir(cacheDir, repoID)
@@ -84,7 +79,7 @@ func FromCache(cacheDir, repoID, revision string) (*Snapshot, error) {
 	blobsDir := filepath.Join(repoDir, "blobs")
 
 	s := &Snapshot{RepoID: repoID, Commit: commit, Partial: true, Source: snapDir}
-	err := filepath.WalkDir(snapDir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(snapDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -141,13 +141,8 @@ type treeEntry struct {
 // API (/api/models/{id}/tree/{commit}?recursive=true). When a mirror does not
 // serve the tree API, the revision endpoint's siblings (blobs=true) are used.
 func (c *Client) Files(ctx context.Context, repoID, revision string) (*Snapshot, error) {
-	if err := ValidRepoID(repoID); err != nil {
-		return nil, err
-	}
-	if revision == "" {
-		revision = DefaultRevision
-	}
-	if err := validRevision(revision); err != nil {
+	revision, err := checkRef(repoID, revision)
+	if err != nil {
 		return nil, err
 	}
 	base, err := c.endpoint()
@@ -321,6 +316,25 @@ func apiURL(base *url.URL, segs ...string) *url.URL {
 
 func split(p string) []string { return strings.Split(p, "/") }
 
+// fileURL checks the repository id, revision and path of one file and
+// returns the endpoint and the file's URL, /{id}/resolve/{revision}/{path}.
+func (c *Client) fileURL(repoID, revision, filePath string) (base, u *url.URL, err error) {
+	if err := ValidRepoID(repoID); err != nil {
+		return nil, nil, err
+	}
+	if err := validRevision(revision); err != nil {
+		return nil, nil, err
+	}
+	if !validFilePath(filePath) {
+		return nil, nil, fmt.Errorf("%w: file path %q", ErrBadRef, filePath)
+	}
+	base, err = c.endpoint()
+	if err != nil {
+		return nil, nil, err
+	}
+	return base, apiURL(base, append(append(c.repoSegs(repoID), "resolve", revision), split(filePath)...)...), nil
+}
+
 type reqRef struct{ repoID, revision string }
 
 func (r reqRef) errorf(u *url.URL, sentinel error, format string, args ...any) *Error {
@@ -479,16 +493,7 @@ type FileMeta struct {
 // none of them. Relative redirects (renamed repositories) are followed on the
 // same host, as huggingface_hub does.
 func (c *Client) Resolve(ctx context.Context, repoID, revision, filePath string) (*FileMeta, error) {
-	if err := ValidRepoID(repoID); err != nil {
-		return nil, err
-	}
-	if err := validRevision(revision); err != nil {
-		return nil, err
-	}
-	if !validFilePath(filePath) {
-		return nil, fmt.Errorf("%w: file path %q", ErrBadRef, filePath)
-	}
-	base, err := c.endpoint()
+	base, u, err := c.fileURL(repoID, revision, filePath)
 	if err != nil {
 		return nil, err
 	}
@@ -496,8 +501,6 @@ func (c *Client) Resolve(ctx context.Context, repoID, revision, filePath string)
 	hc := *c.httpClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-	segs := append(append(c.repoSegs(repoID), "resolve", revision), split(filePath)...)
-	u := apiURL(base, segs...)
 	for hop := 0; ; hop++ {
 		req, err := c.newRequest(ctx, http.MethodHead, u, base)
 		if err != nil {
@@ -566,21 +569,11 @@ var downloadTransport = func() *http.Transport {
 // resumed download is an error rather than a silent restart, so callers can
 // count bytes. The caller closes the body.
 func (c *Client) Download(ctx context.Context, repoID, commit, filePath string, offset int64) (io.ReadCloser, error) {
-	if err := ValidRepoID(repoID); err != nil {
-		return nil, err
-	}
-	if err := validRevision(commit); err != nil {
-		return nil, err
-	}
-	if !validFilePath(filePath) {
-		return nil, fmt.Errorf("%w: file path %q", ErrBadRef, filePath)
-	}
-	base, err := c.endpoint()
+	base, u, err := c.fileURL(repoID, commit, filePath)
 	if err != nil {
 		return nil, err
 	}
 	ref := reqRef{repoID: repoID, revision: commit}
-	u := apiURL(base, append(append(c.repoSegs(repoID), "resolve", commit), split(filePath)...)...)
 	req, err := c.newRequest(ctx, http.MethodGet, u, base)
 	if err != nil {
 		return nil, ref.errorf(u, err, "%v", err)

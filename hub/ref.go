@@ -22,16 +22,26 @@ func ParseRef(s string) (repoID, revision string, pinned bool, err error) {
 	if found && revision == "" {
 		return "", "", false, fmt.Errorf("%w: %q has an empty revision after '@'; write ORG/NAME@COMMIT", ErrBadRef, s)
 	}
-	if !found {
-		revision = DefaultRevision
-	}
-	if err := ValidRepoID(repoID); err != nil {
-		return "", "", false, err
-	}
-	if err := validRevision(revision); err != nil {
+	revision, err = checkRef(repoID, revision)
+	if err != nil {
 		return "", "", false, err
 	}
 	return repoID, revision, IsCommit(revision), nil
+}
+
+// checkRef checks a repository id and a revision, "" standing for
+// DefaultRevision, and returns the revision.
+func checkRef(repoID, revision string) (string, error) {
+	if err := ValidRepoID(repoID); err != nil {
+		return "", err
+	}
+	if revision == "" {
+		revision = DefaultRevision
+	}
+	if err := validRevision(revision); err != nil {
+		return "", err
+	}
+	return revision, nil
 }
 
 // IsCommit reports whether rev is a full 40-hex git commit id.
