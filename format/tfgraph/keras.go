@@ -37,16 +37,15 @@ type KerasObject struct {
 func ParseKerasMetadata(r io.ReaderAt, size int64, lim Limits) (*KerasMetadata, error) {
 	w := protowire.NewReaderAt(r, size, wireOptions)
 	km := &KerasMetadata{}
-	err := w.Fields(size, func(f protowire.Field) error {
-		if f.Num != 1 || f.Wire != protowire.Bytes {
+	err := message(w, 0, size, func(f protowire.Field) error {
+		if f.Num != 1 {
 			return nil
 		}
 		if len(km.Objects) >= lim.MaxKerasObjects {
 			return limitErr("MaxKerasObjects", int64(lim.MaxKerasObjects), "")
 		}
 		o := KerasObject{Offset: f.At}
-		w.SetPos(f.Start)
-		err := w.Fields(f.End, func(g protowire.Field) error {
+		err := w.Message(f.Start, f.End, func(g protowire.Field) error {
 			switch {
 			case g.Num == 2 && g.Wire == protowire.Varint:
 				o.NodeID = int64(int32(g.Val))

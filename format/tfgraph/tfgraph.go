@@ -127,6 +127,18 @@ var ErrMalformed = errors.New("tfgraph: malformed protobuf")
 
 var wireOptions = protowire.Options{Name: "tfgraph", Malformed: ErrMalformed, FullReads: true}
 
+// message reads the message in [start, end) and calls fn for each of its
+// length-delimited fields; fields of other wire types are skipped as
+// unknown.
+func message(w *protowire.Reader, start, end int64, fn func(f protowire.Field) error) error {
+	return w.Message(start, end, func(f protowire.Field) error {
+		if f.Wire != protowire.Bytes {
+			return nil
+		}
+		return fn(f)
+	})
+}
+
 func limitErr(name string, v int64, detail string) error {
 	return &safeio.LimitError{Limit: "tfgraph." + name, Value: v, Detail: detail}
 }
@@ -198,9 +210,7 @@ func newParser(r io.ReaderAt, size int64, lim Limits, kind Kind) *parser {
 
 // SavedModel fields.
 func (p *parser) savedModel(size int64) error {
-	w := p.w
-	w.SetPos(0)
-	return w.Fields(size, func(f protowire.Field) error {
+	return p.w.Message(0, size, func(f protowire.Field) error {
 		switch {
 		case f.Num == 1 && f.Wire == protowire.Varint:
 			p.g.SchemaVersion = int64(f.Val)
@@ -219,12 +229,7 @@ func (p *parser) savedModel(size int64) error {
 // collection_def 4, signature_def 5, asset_file_def 6 and
 // object_graph_def 7 name tensors and functions but hold no operators.
 func (p *parser) metaGraph(start, end int64) error {
-	w := p.w
-	w.SetPos(start)
-	return w.Fields(end, func(f protowire.Field) error {
-		if f.Wire != protowire.Bytes {
-			return nil
-		}
+	return message(p.w, start, end, func(f protowire.Field) error {
 		switch f.Num {
 		case 1:
 			return p.metaInfo(f.Start, f.End)
@@ -237,10 +242,8 @@ func (p *parser) metaGraph(start, end int64) error {
 
 // MetaInfoDef fields: tags 4, tensorflow_version 5.
 func (p *parser) metaInfo(start, end int64) error {
-	w := p.w
-	w.SetPos(start)
-	return w.Fields(end, func(f protowire.Field) error {
-		if f.Wire != protowire.Bytes || (f.Num != 4 && f.Num != 5) {
+	return message(p.w, start, end, func(f protowire.Field) error {
+		if f.Num != 4 && f.Num != 5 {
 			return nil
 		}
 		s, err := p.shortText(f, displayMax)
@@ -298,12 +301,7 @@ func truncate(b []byte, max int) string {
 
 // GraphDef fields: node 1, library 2.
 func (p *parser) graphDef(start, end int64) error {
-	w := p.w
-	w.SetPos(start)
-	return w.Fields(end, func(f protowire.Field) error {
-		if f.Wire != protowire.Bytes {
-			return nil
-		}
+	return message(p.w, start, end, func(f protowire.Field) error {
 		switch f.Num {
 		case 1:
 			return p.node(f, "")
@@ -316,10 +314,8 @@ func (p *parser) graphDef(start, end int64) error {
 
 // FunctionDefLibrary fields: function 1 (gradient 2 only pairs names).
 func (p *parser) library(start, end int64) error {
-	w := p.w
-	w.SetPos(start)
-	return w.Fields(end, func(f protowire.Field) error {
-		if f.Num == 1 && f.Wire == protowire.Bytes {
+	return message(p.w, start, end, func(f protowire.Field) error {
+		if f.Num == 1 {
 			return p.function(f.Start, f.End)
 		}
 		return nil
@@ -336,14 +332,12 @@ func (p *parser) function(start, end int64) error {
 	p.g.Functions++
 	w := p.w
 	name := ""
-	w.SetPos(start)
-	err := w.Fields(end, func(f protowire.Field) error {
-		if f.Num != 1 || f.Wire != protowire.Bytes {
+	err := message(w, start, end, func(f protowire.Field) error {
+		if f.Num != 1 {
 			return nil
 		}
-		w.SetPos(f.Start)
-		return w.Fields(f.End, func(g protowire.Field) error {
-			if g.Num != 1 || g.Wire != protowire.Bytes {
+		return message(w, f.Start, f.End, func(g protowire.Field) error {
+			if g.Num != 1 {
 				return nil
 			}
 			if g.End-g.Start > p.lim.MaxStringBytes {
@@ -361,9 +355,8 @@ func (p *parser) function(start, end int64) error {
 	if name == "" {
 		name = fmt.Sprintf("<function at offset %d>", start)
 	}
-	w.SetPos(start)
-	return w.Fields(end, func(f protowire.Field) error {
-		if f.Num == 3 && f.Wire == protowire.Bytes {
+	return message(w, start, end, func(f protowire.Field) error {
+		if f.Num == 3 {
 			return p.node(f, name)
 		}
 		return nil
@@ -380,11 +373,7 @@ func (p *parser) node(f protowire.Field, function string) error {
 	w := p.w
 	p.arena, p.attrs, p.urls = p.arena[:0], p.attrs[:0], p.urls[:0]
 	name, op := [2]int{-1, -1}, [2]int{-1, -1}
-	w.SetPos(f.Start)
-	err := w.Fields(f.End, func(g protowire.Field) error {
-		if g.Wire != protowire.Bytes {
-			return nil
-		}
+	err := message(w, f.Start, f.End, func(g protowire.Field) error {
 		switch g.Num {
 		case 1:
 			b, err := w.Peek(g.Start, min(g.End, g.Start+displayMax))
@@ -472,11 +461,7 @@ func (p *parser) attrEntry(start, end int64) error {
 	key := [2]int{-1, -1}
 	var vals []protowire.Field // at most a few: AttrValue fields are read after the key
 	var list, fn []protowire.Field
-	w.SetPos(start)
-	err := w.Fields(end, func(g protowire.Field) error {
-		if g.Wire != protowire.Bytes {
-			return nil
-		}
+	err := message(w, start, end, func(g protowire.Field) error {
 		switch g.Num {
 		case 1:
 			b, err := w.Peek(g.Start, min(g.End, g.Start+displayMax))
@@ -486,11 +471,7 @@ func (p *parser) attrEntry(start, end int64) error {
 			key = p.keep(b)
 		case 2:
 			// AttrValue: s 2, placeholder 9 (strings), list 1, func 10.
-			w.SetPos(g.Start)
-			return w.Fields(g.End, func(v protowire.Field) error {
-				if v.Wire != protowire.Bytes {
-					return nil
-				}
+			return message(w, g.Start, g.End, func(v protowire.Field) error {
 				switch v.Num {
 				case 2, 9:
 					vals = append(vals[:0], v) // a oneof: the last wins
@@ -521,31 +502,23 @@ func (p *parser) attrEntry(start, end int64) error {
 	for _, l := range list {
 		// ListValue: s 2 (repeated bytes); the numeric lists are skipped.
 		n := 0
-		w.SetPos(l.Start)
-		if err := w.Fields(l.End, func(s protowire.Field) error {
-			if s.Num != 2 || s.Wire != protowire.Bytes {
+		if err := message(w, l.Start, l.End, func(s protowire.Field) error {
+			if s.Num != 2 {
 				return nil
 			}
 			n++
-			save := w.Pos()
-			err := p.attrString(key, s.Start, s.End, n <= maxListKept)
-			w.SetPos(save)
-			return err
+			return p.attrString(key, s.Start, s.End, n <= maxListKept)
 		}); err != nil {
 			return err
 		}
 	}
 	for _, f := range fn {
 		// NameAttrList: name 1; its nested attributes are not read.
-		w.SetPos(f.Start)
-		if err := w.Fields(f.End, func(s protowire.Field) error {
-			if s.Num != 1 || s.Wire != protowire.Bytes {
+		if err := message(w, f.Start, f.End, func(s protowire.Field) error {
+			if s.Num != 1 {
 				return nil
 			}
-			save := w.Pos()
-			err := p.attrString(key, s.Start, s.End, true)
-			w.SetPos(save)
-			return err
+			return p.attrString(key, s.Start, s.End, true)
 		}); err != nil {
 			return err
 		}
