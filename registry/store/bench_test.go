@@ -2,13 +2,13 @@ package store_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aigis-sec/aigis/registry/store"
+	"github.com/aigis-sec/aigis/registry/store/storetest"
 )
 
 const benchFiles = 100_000
@@ -25,10 +25,7 @@ func benchBackends(b *testing.B, fn func(b *testing.B, s store.Store)) {
 		fn(b, s)
 	})
 	b.Run("postgres", func(b *testing.B) {
-		if os.Getenv("AIGIS_TEST_POSTGRES_URL") == "" {
-			b.Skip("set AIGIS_TEST_POSTGRES_URL (see .ci/postgres.sh)")
-		}
-		fn(b, openPostgresAt(b, postgresURL(b)))
+		fn(b, storetest.PostgresFromEnv(b))
 	})
 }
 

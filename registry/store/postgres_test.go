@@ -2,87 +2,23 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/aigis-sec/aigis/registry/store"
 	"github.com/aigis-sec/aigis/registry/store/storetest"
 )
 
-// postgresURL returns a URL of an empty schema of the test database, dropped
-// when the test ends. It skips the test when no database is configured.
-func postgresURL(tb testing.TB) string {
-	tb.Helper()
-	base := os.Getenv("AIGIS_TEST_POSTGRES_URL")
-	if base == "" {
-		tb.Skip("set AIGIS_TEST_POSTGRES_URL (see .ci/postgres.sh)")
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("AIGIS_TEST_POSTGRES_URL: %v", err)
-	}
-	admin := openAdmin(tb, base)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "aigis_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		admin.Close(context.Background())
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		defer admin.Close(context.Background())
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// openAdmin connects to url for statements the store does not offer.
-func openAdmin(tb testing.TB, url string) *pgx.Conn {
-	tb.Helper()
-	c, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		tb.Fatalf("connect to AIGIS_TEST_POSTGRES_URL: %v", err)
-	}
-	return c
-}
-
-func openPostgresAt(tb testing.TB, url string) *store.Postgres {
-	tb.Helper()
-	s, err := store.OpenPostgres(context.Background(), url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() }) // runs before the schema is dropped
-	return s
-}
-
-func openPostgres(t *testing.T) store.Store {
-	t.Helper()
-	return openPostgresAt(t, postgresURL(t))
-}
-
 func TestPostgresContract(t *testing.T) {
-	storetest.TestContract(t, openPostgres)
+	storetest.TestContract(t, func(t *testing.T) store.Store { return storetest.PostgresFromEnv(t) })
 }
 
 // Servers starting together migrate the database once, and every one of
 // them then works.
 func TestPostgresConcurrentOpen(t *testing.T) {
-	url := postgresURL(t)
+	url := storetest.PostgresURL(t)
 	const n = 6
 	stores := make([]*store.Postgres, n)
 	errs := make([]error, n)
@@ -109,7 +45,7 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 	if err != nil || len(repos) != n {
 		t.Fatalf("ListRepos = %d repos, %v; want %d", len(repos), err, n)
 	}
-	admin := openAdmin(t, url)
+	admin := storetest.PostgresAdmin(t, url)
 	defer admin.Close(context.Background())
 	var rows, versions, latest int
 	err = admin.QueryRow(t.Context(), "SELECT COUNT(*), COUNT(DISTINCT version), MAX(version) FROM schema_version").Scan(&rows, &versions, &latest)
@@ -124,11 +60,11 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 // Workers in separate processes (here: separate connection pools) claim
 // every job exactly once.
 func TestPostgresConcurrentClaimAcrossHandles(t *testing.T) {
-	url := postgresURL(t)
+	url := storetest.PostgresURL(t)
 	const jobs, handles, perHandle = 200, 4, 3
-	stores := make([]*store.Postgres, handles)
+	stores := make([]store.Store, handles)
 	for i := range stores {
-		stores[i] = openPostgresAt(t, url)
+		stores[i] = storetest.OpenPostgres(t, url)
 	}
 	ctx := t.Context()
 	for i := range jobs {
@@ -136,46 +72,7 @@ func TestPostgresConcurrentClaimAcrossHandles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var (
-		mu      sync.Mutex
-		claimed = map[int64]string{}
-		wg      sync.WaitGroup
-		errs    = make(chan error, handles*perHandle)
-	)
-	for h, s := range stores {
-		for g := range perHandle {
-			worker := fmt.Sprintf("h%d-g%d", h, g)
-			wg.Go(func() {
-				for {
-					j, err := s.ClaimJob(ctx, worker, time.Minute)
-					if err != nil {
-						errs <- fmt.Errorf("%s: %w", worker, err)
-						return
-					}
-					if j == nil {
-						return
-					}
-					mu.Lock()
-					prev, dup := claimed[j.ID]
-					claimed[j.ID] = worker
-					mu.Unlock()
-					if dup {
-						errs <- fmt.Errorf("job %d claimed by %s and %s", j.ID, prev, worker)
-						return
-					}
-					if err := s.FinishJob(ctx, j.ID, worker, nil); err != nil {
-						errs <- fmt.Errorf("%s: %w", worker, err)
-						return
-					}
-				}
-			})
-		}
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	claimed := storetest.DrainJobs(t, stores, perHandle)
 	if len(claimed) != jobs {
 		t.Fatalf("%d jobs claimed, want %d", len(claimed), jobs)
 	}

@@ -173,27 +173,15 @@ func testListRepos(t *testing.T, s store.Store) {
 	}
 	sort.Strings(want)
 	for _, limit := range []int{1, 10, 56, 57, 100} {
+		page, _ := pageAll(t, limit, func(cursor string) ([]store.Repo, string, error) {
+			return s.ListRepos(ctx, cursor, limit)
+		})
 		var got []string
-		cursor := ""
-		for range 100 {
-			page, next, err := s.ListRepos(ctx, cursor, limit)
-			must(t, err)
-			if len(page) > limit {
-				t.Fatalf("limit %d: page of %d", limit, len(page))
+		for _, r := range page {
+			got = append(got, r.ID)
+			if r.Type == "" || r.CreatedAt.IsZero() {
+				t.Fatalf("listed repo %+v lacks type or creation time", r)
 			}
-			for _, r := range page {
-				got = append(got, r.ID)
-				if r.Type == "" || r.CreatedAt.IsZero() {
-					t.Fatalf("listed repo %+v lacks type or creation time", r)
-				}
-			}
-			if next == "" {
-				break
-			}
-			if len(page) != limit {
-				t.Fatalf("limit %d: short page of %d with a next cursor", limit, len(page))
-			}
-			cursor = next
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("limit %d: ListRepos pages (-want +got):\n%s", limit, diff)
@@ -391,6 +379,33 @@ func testFiles(t *testing.T, s store.Store) {
 		s.PutFile(ctx, store.File{RepoID: repoID, Commit: commitA}), store.ErrInvalid)
 }
 
+// pageAll follows list's cursors from the start until it returns none,
+// checking that no page holds more than limit items and that only the last
+// may hold fewer. It returns every item and the number of pages.
+func pageAll[T any](t *testing.T, limit int, list func(cursor string) ([]T, string, error)) ([]T, int) {
+	t.Helper()
+	var all []T
+	cursor := ""
+	for pages := 1; ; pages++ {
+		page, next, err := list(cursor)
+		must(t, err)
+		if len(page) > limit {
+			t.Fatalf("limit %d: page of %d", limit, len(page))
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all, pages
+		}
+		if len(page) != limit {
+			t.Fatalf("limit %d: short page of %d with a next cursor", limit, len(page))
+		}
+		if pages > 1<<16 {
+			t.Fatalf("limit %d: still a next cursor after %d pages", limit, pages)
+		}
+		cursor = next
+	}
+}
+
 func paths(fs []store.File) []string {
 	var p []string
 	for _, f := range fs {
@@ -415,24 +430,10 @@ func testPagination(t *testing.T, s store.Store) {
 	}
 	sort.Strings(want)
 	for _, limit := range []int{1, 7, 100, len(want), len(want) + 1} {
-		var got []string
-		cursor, pages := "", 0
-		for {
-			page, next, err := s.ListFiles(ctx, repoID, commitA, "shards/", cursor, limit)
-			must(t, err)
-			if len(page) > limit {
-				t.Fatalf("limit %d: page of %d", limit, len(page))
-			}
-			got = append(got, paths(page)...)
-			pages++
-			if next == "" {
-				break
-			}
-			if len(page) != limit {
-				t.Fatalf("limit %d: short page of %d with a next cursor", limit, len(page))
-			}
-			cursor = next
-		}
+		files, pages := pageAll(t, limit, func(cursor string) ([]store.File, string, error) {
+			return s.ListFiles(ctx, repoID, commitA, "shards/", cursor, limit)
+		})
+		got := paths(files)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("limit %d: paginated listing (-want +got):\n%s", limit, diff)
 		}
@@ -620,49 +621,61 @@ func testConcurrentClaim(t *testing.T, s store.Store) {
 		_, err := s.EnqueueJob(ctx, store.Job{Kind: "scan", RepoID: repoID, Commit: fmt.Sprintf("%040d", i)})
 		must(t, err)
 	}
+	if claimed := DrainJobs(t, []store.Store{s}, workers); len(claimed) != jobs {
+		t.Fatalf("%d jobs claimed, want %d", len(claimed), jobs)
+	}
+}
+
+// DrainJobs runs workersPerStore workers on each of stores (handles of one
+// database), each claiming and finishing jobs until the queue is empty. It
+// reports errors and any job claimed twice, and returns the worker that
+// claimed each job.
+func DrainJobs(t *testing.T, stores []store.Store, workersPerStore int) map[int64]string {
+	t.Helper()
+	ctx := t.Context()
 	var (
 		mu      sync.Mutex
 		claimed = map[int64]string{}
 		wg      sync.WaitGroup
-		errs    = make(chan error, workers)
+		errs    = make(chan error, len(stores)*workersPerStore)
 	)
-	for w := range workers {
-		worker := fmt.Sprintf("w%d", w)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				j, err := s.ClaimJob(ctx, worker, time.Minute)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if j == nil {
-					return
-				}
-				mu.Lock()
-				if prev, ok := claimed[j.ID]; ok {
+	for h, s := range stores {
+		for w := range workersPerStore {
+			worker := fmt.Sprintf("s%d-w%d", h, w)
+			wg.Go(func() {
+				for {
+					j, err := s.ClaimJob(ctx, worker, time.Minute)
+					if err != nil {
+						errs <- fmt.Errorf("%s: %w", worker, err)
+						return
+					}
+					if j == nil {
+						return
+					}
+					mu.Lock()
+					prev, dup := claimed[j.ID]
+					if !dup {
+						claimed[j.ID] = worker
+					}
 					mu.Unlock()
-					errs <- fmt.Errorf("job %d claimed by %s and %s", j.ID, prev, worker)
-					return
+					if dup {
+						errs <- fmt.Errorf("job %d claimed by %s and %s", j.ID, prev, worker)
+						return
+					}
+					if err := s.FinishJob(ctx, j.ID, worker, nil); err != nil {
+						errs <- fmt.Errorf("%s: %w", worker, err)
+						return
+					}
 				}
-				claimed[j.ID] = worker
-				mu.Unlock()
-				if err := s.FinishJob(ctx, j.ID, worker, nil); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
+			})
+		}
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
-	if len(claimed) != jobs {
-		t.Fatalf("%d jobs claimed, want %d", len(claimed), jobs)
-	}
+	return claimed
 }
 
 func testExpiredLease(t *testing.T, s store.Store) {
