@@ -559,79 +559,20 @@ func (s *Server) apiCommit(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &body) {
 		return
 	}
-	if body.Branch == "" {
-		body.Branch = defaultRevision
-	}
-	if !validRev(body.Branch) || hub.IsCommit(body.Branch) {
-		apiError(w, http.StatusBadRequest, "invalid branch name")
-		return
-	}
-	if len(body.Files) == 0 || len(body.Files) > maxListFiles {
-		apiError(w, http.StatusBadRequest, fmt.Sprintf("a commit lists 1 to %d files", maxListFiles))
-		return
-	}
-	ctx := r.Context()
-	p := principalOf(ctx)
-	key := repoKey(typ, repo)
-	if rp, err := s.cfg.Store.GetRepo(ctx, key); err == nil && rp.Source != store.Internal {
-		apiError(w, http.StatusConflict, repo+" is pulled through from upstream; push to another name")
-		return
-	}
-	if ok, why := s.Policy().AllowSource(repo, string(store.Internal)); !ok {
-		apiError(w, http.StatusForbidden, fmt.Sprintf("policy %s does not allow pushing %s: %s", s.Policy().Version(), repo, why))
-		return
-	}
-	seen := map[string]bool{}
-	files := make([]store.File, 0, len(body.Files))
+	files := make([]pushedFile, 0, len(body.Files))
 	for _, f := range body.Files {
-		if _, ok := filePath(strings.Split(f.Path, "/")); !ok || f.Path == "" || seen[f.Path] {
-			apiError(w, http.StatusBadRequest, fmt.Sprintf("file path %q is empty, repeated, or not a clean relative path", f.Path))
-			return
-		}
-		seen[f.Path] = true
-		size, err := s.cfg.Blobs.Stat(ctx, f.SHA256)
-		if err != nil {
-			apiError(w, http.StatusBadRequest, fmt.Sprintf("%s: no uploaded content with sha256 %q; PUT it to …/blobs/<sha256> first", f.Path, f.SHA256))
-			return
-		}
-		blobID, lfs, err := s.gitIdentity(ctx, f.SHA256, size)
-		if err != nil {
-			s.internalError(w, r, "read uploaded content", err)
-			return
-		}
-		files = append(files, store.File{RepoID: key, Path: f.Path, Size: size, SHA256: f.SHA256, BlobSHA1: blobID, LFS: lfs})
+		files = append(files, pushedFile{Path: f.Path, SHA256: f.SHA256})
 	}
-	parent, _ := s.cfg.Store.ResolveRef(ctx, key, upstreamRefPrefix+body.Branch)
-	commit := commitID(parent, files)
-	for i := range files {
-		files[i].Commit = commit
-	}
-	if err := s.cfg.Store.PutRepo(ctx, store.Repo{ID: key, Type: store.RepoType(typ), Source: store.Internal}); err != nil {
-		s.internalError(w, r, "record repository", err)
+	commit, st, created, err := s.createCommit(r.Context(), principalOf(r.Context()).ID, typ, repo, body.Branch, body.Message, "", files)
+	if err != nil {
+		s.commitError(w, r, err)
 		return
 	}
-	if existing, err := s.cfg.Store.GetRevision(ctx, key, commit); err == nil {
-		writeJSON(w, http.StatusOK, map[string]string{"commit": commit, "status": string(existing.Status)})
-		return
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
 	}
-	subject := subjectRevision(typ, repo, commit)
-	if _, err := s.cfg.Audit.Append(s.entry(p.ID, "artifact.push", subject, map[string]string{"files": fmt.Sprint(len(files)), "branch": body.Branch, "message": body.Message})); err != nil {
-		s.internalError(w, r, "write the audit log", err)
-		return
-	}
-	if err := s.cfg.Store.PutRevision(ctx, store.Revision{RepoID: key, Commit: commit, Ref: upstreamRefPrefix + body.Branch, Status: store.Pending, CreatedBy: p.ID}); err != nil {
-		s.internalError(w, r, "record revision", err)
-		return
-	}
-	if err := s.cfg.Store.PutFiles(ctx, files); err != nil {
-		s.internalError(w, r, "record files", err)
-		return
-	}
-	if err := s.enqueue(ctx, jobScan, typ, repo, commit, body.Branch); err != nil {
-		s.internalError(w, r, "queue scan", err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]string{"commit": commit, "status": string(store.Pending)})
+	writeJSON(w, status, map[string]string{"commit": commit, "status": string(st)})
 }
 
 // gitIdentity computes the git blob id of stored content and whether the
