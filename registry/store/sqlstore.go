@@ -182,7 +182,13 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-func affected(res sql.Result, op string) error {
+// execOne runs an UPDATE or DELETE of one row: ErrNotFound when it changed
+// none.
+func (c conn) execOne(ctx context.Context, op, query string, args ...any) error {
+	res, err := c.exec(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
 	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("store: %s: %w", op, err)
@@ -462,11 +468,7 @@ func (s *sqlStore) DeleteRef(ctx context.Context, repoID, name string) error {
 	if !keysValid(repoID, name) {
 		return notFound(op)
 	}
-	res, err := s.c().exec(ctx, `DELETE FROM refs WHERE repo_id = ? AND ref = ?`, repoID, name)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
+	return s.c().execOne(ctx, op, `DELETE FROM refs WHERE repo_id = ? AND ref = ?`, repoID, name)
 }
 
 // Status.
@@ -998,11 +1000,7 @@ func (s *sqlStore) TouchToken(ctx context.Context, id string, at time.Time) erro
 	if !keysValid(id) {
 		return notFound(op)
 	}
-	res, err := s.c().exec(ctx, `UPDATE tokens SET last_used = ? WHERE id = ?`, nanos(at), id)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
+	return s.c().execOne(ctx, op, `UPDATE tokens SET last_used = ? WHERE id = ?`, nanos(at), id)
 }
 
 // RevokeToken implements Store.
@@ -1011,11 +1009,7 @@ func (s *sqlStore) RevokeToken(ctx context.Context, id string) error {
 	if !keysValid(id) {
 		return notFound(op)
 	}
-	res, err := s.c().exec(ctx, `UPDATE tokens SET revoked = ? WHERE id = ?`, true, id)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
+	return s.c().execOne(ctx, op, `UPDATE tokens SET revoked = ? WHERE id = ?`, true, id)
 }
 
 // DeleteToken implements Store.
@@ -1024,11 +1018,7 @@ func (s *sqlStore) DeleteToken(ctx context.Context, id string) error {
 	if !keysValid(id) {
 		return notFound(op)
 	}
-	res, err := s.c().exec(ctx, `DELETE FROM tokens WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
+	return s.c().execOne(ctx, op, `DELETE FROM tokens WHERE id = ?`, id)
 }
 
 // Role bindings.
@@ -1063,12 +1053,8 @@ func (s *sqlStore) DeleteRoleBinding(ctx context.Context, b RoleBinding) error {
 	if !keysValid(b.Principal, b.Namespace, b.Role) {
 		return notFound(op)
 	}
-	res, err := s.c().exec(ctx, `DELETE FROM role_bindings WHERE principal = ? AND namespace = ? AND role = ?`,
+	return s.c().execOne(ctx, op, `DELETE FROM role_bindings WHERE principal = ? AND namespace = ? AND role = ?`,
 		b.Principal, b.Namespace, b.Role)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
 }
 
 // maxPrincipals bounds RoleBindings' query: a user and their groups.
@@ -1176,11 +1162,7 @@ func (s *sqlStore) TouchSession(ctx context.Context, idHash string, at time.Time
 	if !keysValid(idHash) {
 		return notFound(op)
 	}
-	res, err := s.c().exec(ctx, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, nanos(at), idHash)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
+	return s.c().execOne(ctx, op, `UPDATE sessions SET last_seen = ? WHERE id_hash = ?`, nanos(at), idHash)
 }
 
 // DeleteSession implements Store.
@@ -1189,11 +1171,7 @@ func (s *sqlStore) DeleteSession(ctx context.Context, idHash string) error {
 	if !keysValid(idHash) {
 		return notFound(op)
 	}
-	res, err := s.c().exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
+	return s.c().execOne(ctx, op, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
 }
 
 // Jobs.
@@ -1311,13 +1289,9 @@ func (s *sqlStore) RenewLease(ctx context.Context, id int64, worker string, leas
 		return notFound(op)
 	}
 	now := time.Now()
-	res, err := s.c().exec(ctx, `
+	return s.c().execOne(ctx, op, `
 		UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND state = 'running' AND worker = ?`,
 		now.Add(lease).UnixNano(), now.UnixNano(), id, worker)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
 }
 
 // FinishJob implements Store.
@@ -1330,14 +1304,10 @@ func (s *sqlStore) FinishJob(ctx context.Context, id int64, worker string, jobEr
 	if jobErr != nil {
 		state, msg = JobFailed, strings.ToValidUTF8(strings.ReplaceAll(jobErr.Error(), "\x00", ""), "\uFFFD")
 	}
-	res, err := s.c().exec(ctx, `
+	return s.c().execOne(ctx, op, `
 		UPDATE jobs SET state = ?, error = ?, lease_until = 0, updated_at = ?
 		WHERE id = ? AND state = 'running' AND worker = ?`,
 		string(state), msg, time.Now().UnixNano(), id, worker)
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", op, err)
-	}
-	return affected(res, op)
 }
 
 // GetJob implements Store.
