@@ -189,15 +189,7 @@ func (p Principal) holds(b Binding) bool {
 	if b.Principal == PrincipalAnonymous || (b.Principal == p.ID && p.ID != "") {
 		return true
 	}
-	if !strings.HasPrefix(b.Principal, "group:") {
-		return false
-	}
-	for _, g := range p.Groups {
-		if g == b.Principal {
-			return true
-		}
-	}
-	return false
+	return strings.HasPrefix(b.Principal, "group:") && slices.Contains(p.Groups, b.Principal)
 }
 
 // CanApprove reports whether p may approve a revision of repoID that
@@ -217,15 +209,7 @@ func CanManageOwnTokens(p Principal) bool {
 	if p.ID == "" || p.ID == PrincipalAnonymous {
 		return false
 	}
-	if p.Scopes == nil {
-		return true
-	}
-	for _, s := range p.Scopes {
-		if s == ScopeAdmin {
-			return true
-		}
-	}
-	return false
+	return p.Scopes == nil || slices.Contains(p.Scopes, ScopeAdmin)
 }
 
 // MaxPatternLen bounds namespace patterns and repository ids given to

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,12 +71,7 @@ func (s *Sessions) now() time.Time {
 
 func (s *Sessions) idle() time.Duration     { return cmpOr(s.Idle, DefaultIdle) }
 func (s *Sessions) absolute() time.Duration { return cmpOr(s.Absolute, DefaultAbsolute) }
-func (s *Sessions) cookie() string {
-	if s.CookieName == "" {
-		return DefaultSessionCookie
-	}
-	return s.CookieName
-}
+func (s *Sessions) cookie() string          { return cmp.Or(s.CookieName, DefaultSessionCookie) }
 
 func cmpOr(d, def time.Duration) time.Duration {
 	if d <= 0 {
@@ -126,12 +122,12 @@ func (s *Sessions) Create(ctx context.Context, w http.ResponseWriter, principal 
 // is deleted. Using a session refreshes its LastSeen (at most once a minute,
 // to spare the store).
 func (s *Sessions) Get(r *http.Request) (SessionData, bool) {
-	c, err := r.Cookie(s.cookie())
-	if err != nil || c.Value == "" || len(c.Value) > maxSessionCookie {
+	id, ok := s.cookieValue(r)
+	if !ok {
 		return SessionData{}, false
 	}
 	ctx := r.Context()
-	hash := HashToken(c.Value)
+	hash := HashToken(id)
 	d, err := s.Store.SessionByHash(ctx, hash)
 	if err != nil || d.IDHash != hash {
 		return SessionData{}, false
@@ -156,14 +152,24 @@ func (s *Sessions) Destroy(w http.ResponseWriter, r *http.Request) error {
 		Name: s.cookie(), Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode,
 	})
-	c, err := r.Cookie(s.cookie())
-	if err != nil || c.Value == "" || len(c.Value) > maxSessionCookie {
+	id, ok := s.cookieValue(r)
+	if !ok {
 		return nil
 	}
-	if err := s.Store.DeleteSession(r.Context(), HashToken(c.Value)); err != nil {
+	if err := s.Store.DeleteSession(r.Context(), HashToken(id)); err != nil {
 		return fmt.Errorf("auth: delete session: %w", err)
 	}
 	return nil
+}
+
+// cookieValue returns the request's session cookie, if it has one of a
+// plausible length.
+func (s *Sessions) cookieValue(r *http.Request) (string, bool) {
+	c, err := r.Cookie(s.cookie())
+	if err != nil || c.Value == "" || len(c.Value) > maxSessionCookie {
+		return "", false
+	}
+	return c.Value, true
 }
 
 // MaxMemorySessions bounds the memory store; beyond it, Put drops expired
