@@ -19,11 +19,11 @@ func (l *Log) Checkpoint() ([]byte, error) {
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	root, err := tlog.TreeHash(l.size, l.hashReader())
+	root, err := tlog.TreeHash(l.size(), l.hashReader())
 	if err != nil {
 		return nil, fmt.Errorf("audit: checkpoint: %w", err)
 	}
-	signed, err := note.Sign(&note.Note{Text: formatCheckpoint(l.size, root)}, l.signer)
+	signed, err := note.Sign(&note.Note{Text: formatCheckpoint(l.size(), root)}, l.signer)
 	if err != nil {
 		return nil, fmt.Errorf("audit: sign checkpoint: %w", err)
 	}

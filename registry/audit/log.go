@@ -36,13 +36,11 @@ var (
 // with [ErrLocked]; read-only Opens are not affected.
 type Log struct {
 	mu        sync.RWMutex
-	dir       string
 	signer    note.Signer
 	lock      *os.File // nil when read-only
 	records   *os.File
 	hashes    *os.File
-	size      int64   // committed entries
-	offsets   []int64 // offsets[i] is where record i starts; len == size+1
+	offsets   []int64 // offsets[i] is where record i starts; one per committed entry, plus the end
 	broken    error   // set when a failed append could not be rolled back
 	recovered []Problem
 }
@@ -53,7 +51,7 @@ type Log struct {
 // the tail is reported by [Log.Recovered]. A writable Open fails with
 // [ErrLocked] while another writable Log of dir is open.
 func Open(dir string, signer note.Signer) (*Log, error) {
-	l := &Log{dir: dir, signer: signer}
+	l := &Log{signer: signer}
 	var err error
 	flag := os.O_RDONLY
 	if signer != nil {
@@ -134,7 +132,6 @@ func (l *Log) load() error {
 			}
 		}
 	}
-	l.size = n
 	l.offsets = offsets
 	return nil
 }
@@ -231,8 +228,11 @@ func (l *Log) Recovered() []Problem { return l.recovered }
 func (l *Log) Size() int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.size
+	return l.size()
 }
+
+// size is the number of committed entries; l.mu must be held.
+func (l *Log) size() int64 { return int64(len(l.offsets)) - 1 }
 
 // Append adds e and returns its index. When it returns without error the
 // entry and its hashes are on stable storage (fsync). On error nothing was
@@ -257,7 +257,7 @@ func (l *Log) Append(e Entry) (int64, error) {
 	if l.broken != nil {
 		return 0, l.broken
 	}
-	n := l.size
+	n := l.size()
 	off := l.offsets[n]
 	hashOff := tlog.StoredHashCount(n) * tlog.HashSize
 	hs, err := tlog.StoredHashes(n, data, l.hashReader())
@@ -276,7 +276,6 @@ func (l *Log) Append(e Entry) (int64, error) {
 	if err := writeSync(l.hashes, hb, hashOff); err != nil {
 		return 0, l.rollback(n, off, hashOff, err)
 	}
-	l.size = n + 1
 	l.offsets = append(l.offsets, off+int64(len(rec)))
 	return n, nil
 }
@@ -319,8 +318,8 @@ func (l *Log) hashReader() tlog.HashReader {
 func (l *Log) Entry(i int64) (Entry, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if i < 0 || i >= l.size {
-		return Entry{}, fmt.Errorf("%w: entry %d of %d", ErrOutOfRange, i, l.size)
+	if i < 0 || i >= l.size() {
+		return Entry{}, fmt.Errorf("%w: entry %d of %d", ErrOutOfRange, i, l.size())
 	}
 	off, end := l.offsets[i], l.offsets[i+1]
 	buf := make([]byte, end-off)
@@ -342,8 +341,8 @@ func (l *Log) Entry(i int64) (Entry, error) {
 func (l *Log) TreeHash(size int64) (tlog.Hash, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if size < 0 || size > l.size {
-		return tlog.Hash{}, fmt.Errorf("%w: tree size %d of %d", ErrOutOfRange, size, l.size)
+	if size < 0 || size > l.size() {
+		return tlog.Hash{}, fmt.Errorf("%w: tree size %d of %d", ErrOutOfRange, size, l.size())
 	}
 	return tlog.TreeHash(size, l.hashReader())
 }
@@ -353,8 +352,8 @@ func (l *Log) TreeHash(size int64) (tlog.Hash, error) {
 func (l *Log) InclusionProof(i, treeSize int64) (tlog.RecordProof, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if i < 0 || i >= treeSize || treeSize > l.size {
-		return nil, fmt.Errorf("%w: entry %d in tree %d of %d", ErrOutOfRange, i, treeSize, l.size)
+	if i < 0 || i >= treeSize || treeSize > l.size() {
+		return nil, fmt.Errorf("%w: entry %d in tree %d of %d", ErrOutOfRange, i, treeSize, l.size())
 	}
 	return tlog.ProveRecord(treeSize, i, l.hashReader())
 }
@@ -364,8 +363,8 @@ func (l *Log) InclusionProof(i, treeSize int64) (tlog.RecordProof, error) {
 func (l *Log) ConsistencyProof(oldSize, newSize int64) (tlog.TreeProof, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if oldSize < 0 || oldSize > newSize || newSize > l.size {
-		return nil, fmt.Errorf("%w: trees %d and %d of %d", ErrOutOfRange, oldSize, newSize, l.size)
+	if oldSize < 0 || oldSize > newSize || newSize > l.size() {
+		return nil, fmt.Errorf("%w: trees %d and %d of %d", ErrOutOfRange, oldSize, newSize, l.size())
 	}
 	return tlog.ProveTree(newSize, oldSize, l.hashReader())
 }
