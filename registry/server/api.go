@@ -35,6 +35,7 @@ func (s *Server) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("PUT "+repo+"/blobs/{sha256}", s.apiPutBlob)
 	mux.HandleFunc("HEAD "+repo+"/blobs/{sha256}", s.apiHasBlob)
 	mux.HandleFunc("POST "+repo+"/commits", s.apiCommit)
+	mux.HandleFunc("PUT /api/aigis/lfs/{type}/{org}/{name}/{oid}", s.lfsUpload)
 	mux.HandleFunc("POST "+repo+"/aliases/{alias}", s.apiPromote)
 	mux.HandleFunc("GET "+repo+"/aliases/{alias}", s.apiAliasHistory)
 	mux.HandleFunc("GET /api/aigis/queue", s.apiQueue)

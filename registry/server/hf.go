@@ -43,10 +43,10 @@ func (s *Server) serveHF(w http.ResponseWriter, r *http.Request) {
 	}
 	method := r.Method
 	switch rt.kind {
-	case kindPathsInfo:
+	case kindPathsInfo, kindPreupload, kindCommit, kindCreateRepo, kindLFSBatch:
 		if method != http.MethodPost {
 			w.Header().Set("Allow", "POST")
-			hfError(w, http.StatusMethodNotAllowed, "", "paths-info takes POST")
+			hfError(w, http.StatusMethodNotAllowed, "", rt.kind+" takes POST")
 			return
 		}
 	default:
@@ -69,6 +69,14 @@ func (s *Server) serveHF(w http.ResponseWriter, r *http.Request) {
 		s.pathsInfo(w, r, rt)
 	case kindResolve, kindRaw:
 		s.resolve(w, r, rt)
+	case kindPreupload:
+		s.preupload(w, r, rt)
+	case kindCommit:
+		s.hfCommit(w, r, rt)
+	case kindLFSBatch:
+		s.lfsBatch(w, r, rt)
+	case kindCreateRepo:
+		s.createRepo(w, r)
 	}
 }
 

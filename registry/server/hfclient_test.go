@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,5 +89,70 @@ func TestHuggingFaceJSClient(t *testing.T) {
 	bad := run("model", "evil/bert")
 	if bad.OK || !strings.Contains(bad.Error, "quarantined") {
 		t.Errorf("malicious model: ok=%v error=%q, want a refusal naming the quarantine", bad.OK, bad.Error)
+	}
+}
+
+// TestHuggingFaceJSClientUpload pushes a model with the real client's
+// upload path (createRepo, preupload, LFS batch and PUT, NDJSON commit): the
+// revision waits for a reviewer, then serves exactly the uploaded bytes.
+func TestHuggingFaceJSClientUpload(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if _, serr := os.Stat(filepath.Join(hfClientDir, "node_modules", "@huggingface", "hub")); err != nil || serr != nil {
+		if os.Getenv("AIGIS_REQUIRE_HFJS") == "1" {
+			t.Fatalf("node or @huggingface/hub missing (run npm ci in %s)", hfClientDir)
+		}
+		t.Skipf("node or @huggingface/hub missing: run npm ci in %s", hfClientDir)
+	}
+	e := newEnv(t, nil)
+	e.bind("user:pub", "acme/*", auth.RolePublisher)
+	e.bind("user:rev", "acme/*", auth.RoleReviewer)
+	pub, rev := e.token("user:pub", "write"), e.token("user:rev", "approve")
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"config.json":       []byte(`{"model_type": "bert"}`),
+		"model.safetensors": readFixture(t, "models/benign/safetensors/model.safetensors"), // binary: LFS
+	}
+	var args []string
+	for name, b := range files {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		args = append(args, p)
+	}
+	cmd := exec.Command(node, append([]string{"upload.mjs", e.http.URL, "model", "acme/uploaded"}, args...)...)
+	cmd.Dir = hfClientDir
+	cmd.Env = append(os.Environ(), "HF_TOKEN=hf_"+pub)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, b)
+	}
+	var out struct {
+		OK            bool
+		Commit, Error string
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &out); err != nil || !out.OK || out.Commit == "" {
+		t.Fatalf("upload: %s (%v)", b, err)
+	}
+	e.work()
+	if r := e.do("GET", "/acme/uploaded/resolve/main/config.json", pub, nil); r.status != http.StatusForbidden {
+		t.Errorf("served before approval: %d", r.status)
+	}
+	if r := e.do("POST", "/api/aigis/repos/models/acme/uploaded/revisions/"+out.Commit+"/approve", rev, strings.NewReader(`{"comment":"ok"}`)); r.status != http.StatusOK {
+		t.Fatalf("approve: %d %s", r.status, r.body)
+	}
+	for name, want := range files {
+		r := e.do("GET", "/acme/uploaded/resolve/main/"+name, pub, nil)
+		if r.status != http.StatusOK || string(r.body) != string(want) || r.header.Get("X-Repo-Commit") != out.Commit {
+			t.Errorf("%s after approval: %d, %d bytes, commit %q", name, r.status, len(r.body), r.header.Get("X-Repo-Commit"))
+		}
+	}
+	// The LFS file went through the signed upload URL, not inline.
+	r := e.do("GET", "/api/models/acme/uploaded/tree/main", pub, nil)
+	var items []treeItem
+	r.json(t, &items)
+	for _, it := range items {
+		if it.Path == "model.safetensors" && it.LFS == nil {
+			t.Errorf("model.safetensors is not an LFS file: %+v", it)
+		}
 	}
 }

@@ -61,6 +61,9 @@ func parseHFPath(escaped string) (*hfRoute, error) {
 		if len(segs) == 2 && segs[1] == "whoami-v2" {
 			return &hfRoute{kind: kindWhoami}, nil
 		}
+		if len(segs) == 3 && segs[1] == "repos" && segs[2] == "create" {
+			return &hfRoute{kind: kindCreateRepo}, nil
+		}
 		var typ string
 		switch segs[1] {
 		case "models":
@@ -75,6 +78,19 @@ func parseHFPath(escaped string) (*hfRoute, error) {
 	typ := "model"
 	if len(segs) > 0 && segs[0] == "datasets" {
 		typ, segs = "dataset", segs[1:]
+	}
+	// Git LFS batch API: /{org}/{name}.git/info/lfs/objects/batch
+	if n := len(segs) - 4; n >= 1 && n <= 2 && strings.Join(segs[n:], "/") == "info/lfs/objects/batch" {
+		id := append([]string(nil), segs[:n]...)
+		name, ok := strings.CutSuffix(id[n-1], ".git")
+		if !ok {
+			return nil, nil
+		}
+		id[n-1] = name
+		if !validRepoID(id) {
+			return nil, errBadPath
+		}
+		return &hfRoute{kind: kindLFSBatch, typ: typ, repo: strings.Join(id, "/")}, nil
 	}
 	for n := 1; n <= 2 && n+1 < len(segs); n++ {
 		verb := segs[n]
@@ -129,11 +145,11 @@ func parseAPI(typ string, segs []string) (*hfRoute, error) {
 			return nil, errBadPath
 		}
 		r.kind, r.rev, r.path = kindTree, rest[0], p
-	case "paths-info":
+	case "paths-info", "preupload", "commit":
 		if len(rest) != 1 || !validRev(rest[0]) {
 			return nil, errBadPath
 		}
-		r.kind, r.rev = kindPathsInfo, rest[0]
+		r.kind, r.rev = verb, rest[0]
 	case "refs":
 		if len(rest) != 0 {
 			return nil, errBadPath
@@ -147,7 +163,7 @@ func parseAPI(typ string, segs []string) (*hfRoute, error) {
 
 func isVerb(s string) bool {
 	switch s {
-	case "revision", "tree", "paths-info", "refs":
+	case "revision", "tree", "paths-info", "refs", "preupload", "commit":
 		return true
 	}
 	return false

@@ -102,6 +102,10 @@ type Config struct {
 	Webhooks []Webhook
 	// Signer, when set, signs internal revisions when they are approved.
 	Signer *Signer
+	// URLKey signs the upload URLs handed out by the LFS batch endpoint
+	// (LFS clients send no credentials with the upload itself). Processes
+	// behind one address need the same key; nil: a random key per process.
+	URLKey []byte
 	// Sessions, when set, authenticates UI requests by cookie.
 	Sessions *auth.Sessions
 	// RateLimit is the sustained requests per second allowed per principal
@@ -136,8 +140,9 @@ type Server struct {
 	changedMu sync.Mutex
 	changed   chan struct{}
 
-	hooks *webhooks
-	ui    uiState // web UI state (ui_state.go)
+	hooks  *webhooks
+	urlKey []byte
+	ui     uiState // web UI state (ui_state.go)
 }
 
 // New checks cfg and returns a Server.
@@ -189,6 +194,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.ruleset = rs
 	s.hooks = newWebhooks(cfg.Webhooks, cfg.Logger)
+	s.urlKey = cfg.URLKey
+	if len(s.urlKey) == 0 {
+		s.urlKey = make([]byte, 32)
+		rand.Read(s.urlKey)
+	}
 	return s, nil
 }
 
