@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -114,7 +115,10 @@ type registry struct {
 	blobs    blob.Store
 	log      *audit.Log
 	verifier note.Verifier
-	closers  []func()
+	// urlKey signs upload URLs; derived from the audit key, so every
+	// process sharing that key accepts the others' URLs.
+	urlKey  []byte
+	closers []func()
 }
 
 func (r *registry) close() {
@@ -177,12 +181,14 @@ func openRegistry(ctx context.Context, f serveFlags, stderr io.Writer) (*registr
 		reg.blobs = enc
 	}
 
-	signer, verifier, err := auditKeys(f, stderr)
+	signer, verifier, skey, err := auditKeys(f, stderr)
 	if err != nil {
 		reg.close()
 		return nil, err
 	}
 	reg.verifier = verifier
+	k := sha256.Sum256([]byte("aigis upload URLs\x00" + skey))
+	reg.urlKey = k[:]
 	lg, err := audit.Open(filepath.Join(f.data, "audit"), signer)
 	if err != nil {
 		reg.close()
@@ -198,7 +204,7 @@ func openRegistry(ctx context.Context, f serveFlags, stderr io.Writer) (*registr
 
 // auditKeys loads the checkpoint signing key, creating one (and its public
 // half next to it) on first start.
-func auditKeys(f serveFlags, stderr io.Writer) (note.Signer, note.Verifier, error) {
+func auditKeys(f serveFlags, stderr io.Writer) (note.Signer, note.Verifier, string, error) {
 	path := f.auditKey
 	if path == "" {
 		path = filepath.Join(f.data, "keys", "audit.key")
@@ -206,38 +212,38 @@ func auditKeys(f serveFlags, stderr io.Writer) (note.Signer, note.Verifier, erro
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) && f.auditKey == "" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		host, _ := os.Hostname()
 		skey, vkey, err := audit.GenerateKey("aigis-audit/" + host)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if err := os.WriteFile(path, []byte(skey+"\n"), 0o600); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if err := os.WriteFile(strings.TrimSuffix(path, ".key")+".pub", []byte(vkey+"\n"), 0o644); err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		fmt.Fprintf(stderr, "aigis serve: created the audit signing key %s (public key %s.pub); in production keep it outside the data folder and pass --audit-key\n", path, strings.TrimSuffix(path, ".key"))
 		b = []byte(skey)
 	} else if err != nil {
-		return nil, nil, fmt.Errorf("audit key: %w", err)
+		return nil, nil, "", fmt.Errorf("audit key: %w", err)
 	}
 	signer, err := note.NewSigner(strings.TrimSpace(string(b)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("audit key %s: %v (it must be a sumdb note signer key, as aigis serve creates)", path, err)
+		return nil, nil, "", fmt.Errorf("audit key %s: %v (it must be a sumdb note signer key, as aigis serve creates)", path, err)
 	}
 	pubPath := strings.TrimSuffix(path, ".key") + ".pub"
 	vb, err := os.ReadFile(pubPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("audit public key %s: %w", pubPath, err)
+		return nil, nil, "", fmt.Errorf("audit public key %s: %w", pubPath, err)
 	}
 	verifier, err := note.NewVerifier(strings.TrimSpace(string(vb)))
 	if err != nil {
-		return nil, nil, fmt.Errorf("audit public key %s: %w", pubPath, err)
+		return nil, nil, "", fmt.Errorf("audit public key %s: %w", pubPath, err)
 	}
-	return signer, verifier, nil
+	return signer, verifier, strings.TrimSpace(string(b)), nil
 }
 
 func readSecretFile(path string) (string, error) {
@@ -271,7 +277,7 @@ func runServe(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error
 	defer reg.close()
 
 	cfg := server.Config{Store: reg.store, Blobs: reg.blobs, Audit: reg.log, Upstream: f.upstream, WorkDir: filepath.Join(f.data, "work"),
-		Anonymous: f.anonymous, Approvals: f.approvals, RateLimit: f.rateLimit, RateBurst: f.rateBurst, Wait: f.wait, BaseURL: f.publicURL, Logger: logger, Version: version()}
+		Anonymous: f.anonymous, Approvals: f.approvals, RateLimit: f.rateLimit, RateBurst: f.rateBurst, Wait: f.wait, BaseURL: f.publicURL, URLKey: reg.urlKey, Logger: logger, Version: version()}
 	if f.offline {
 		cfg.Upstream = ""
 	}
