@@ -210,14 +210,17 @@ func verifyOne(ctx context.Context, dir, name string, all []string, req *Signatu
 		opt    oms.VerifyOptions
 	}
 	var attempts []attempt
-	var skipped string
-	switch b.Method {
-	case oms.MethodKey:
+	tryKeys := func() {
 		for _, k := range req.Keys {
 			o := base
 			o.PublicKey = k.Key
 			attempts = append(attempts, attempt{"key " + k.Name, o})
 		}
+	}
+	var skipped string
+	switch b.Method {
+	case oms.MethodKey:
+		tryKeys()
 	case oms.MethodCertificate:
 		if len(req.Roots) > 0 {
 			signer, err := certificateSigner(b, req.CertificateIdentities)
@@ -231,11 +234,7 @@ func verifyOne(ctx context.Context, dir, name string, all []string, req *Signatu
 		}
 		// A certificate-method signature made with a trusted key also
 		// verifies with that key (the reference accepts this).
-		for _, k := range req.Keys {
-			o := base
-			o.PublicKey = k.Key
-			attempts = append(attempts, attempt{"key " + k.Name, o})
-		}
+		tryKeys()
 	case oms.MethodSigstore:
 		for _, id := range req.Sigstore {
 			o := base
