@@ -141,33 +141,11 @@ type treeEntry struct {
 // API (/api/models/{id}/tree/{commit}?recursive=true). When a mirror does not
 // serve the tree API, the revision endpoint's siblings (blobs=true) are used.
 func (c *Client) Files(ctx context.Context, repoID, revision string) (*Snapshot, error) {
-	revision, err := checkRef(repoID, revision)
+	ref, base, u, info, err := c.revision(ctx, repoID, revision, true)
 	if err != nil {
 		return nil, err
 	}
-	base, err := c.endpoint()
-	if err != nil {
-		return nil, err
-	}
-	ref := reqRef{repoID: repoID, revision: revision}
-
-	var info struct {
-		SHA      string    `json:"sha"`
-		Siblings []sibling `json:"siblings"`
-	}
-	u := apiURL(base, append(append([]string{"api", c.apiKind()}, split(repoID)...), "revision", revision)...)
-	u.RawQuery = "blobs=true"
-	if _, err := c.getJSON(ctx, ref, u, base, &info); err != nil {
-		return nil, err
-	}
-	if !IsCommit(info.SHA) {
-		return nil, ref.errorf(u, ErrBadResponse, "the hub's revision record has no commit id (sha %q); the endpoint may not be a Hugging Face hub", info.SHA)
-	}
-	commit := strings.ToLower(info.SHA)
-	if IsCommit(revision) && !strings.EqualFold(revision, commit) {
-		return nil, ref.errorf(u, ErrBadResponse, "asked for commit %s, the hub answered with commit %s", revision, commit)
-	}
-
+	commit := info.SHA
 	s := &Snapshot{RepoID: repoID, Commit: commit, Source: base.String()}
 	files, err := c.tree(ctx, ref, base, commit)
 	var herr *Error
@@ -190,6 +168,52 @@ func (c *Client) Files(ctx context.Context, repoID, revision string) (*Snapshot,
 	}
 	s.Files = files
 	return s, nil
+}
+
+// revisionInfo is what the revision endpoint says of a revision.
+type revisionInfo struct {
+	SHA      string    `json:"sha"`
+	Siblings []sibling `json:"siblings"`
+}
+
+// revision asks the hub which commit revision is (with the siblings' hashes
+// when blobs is set) and checks the answer.
+func (c *Client) revision(ctx context.Context, repoID, revision string, blobs bool) (reqRef, *url.URL, *url.URL, *revisionInfo, error) {
+	revision, err := checkRef(repoID, revision)
+	if err != nil {
+		return reqRef{}, nil, nil, nil, err
+	}
+	base, err := c.endpoint()
+	if err != nil {
+		return reqRef{}, nil, nil, nil, err
+	}
+	ref := reqRef{repoID: repoID, revision: revision}
+	var info revisionInfo
+	u := apiURL(base, append(append([]string{"api", c.apiKind()}, split(repoID)...), "revision", revision)...)
+	if blobs {
+		u.RawQuery = "blobs=true"
+	}
+	if _, err := c.getJSON(ctx, ref, u, base, &info); err != nil {
+		return ref, base, u, nil, err
+	}
+	if !IsCommit(info.SHA) {
+		return ref, base, u, nil, ref.errorf(u, ErrBadResponse, "the hub's revision record has no commit id (sha %q); the endpoint may not be a Hugging Face hub", info.SHA)
+	}
+	info.SHA = strings.ToLower(info.SHA)
+	if IsCommit(revision) && !strings.EqualFold(revision, info.SHA) {
+		return ref, base, u, nil, ref.errorf(u, ErrBadResponse, "asked for commit %s, the hub answered with commit %s", revision, info.SHA)
+	}
+	return ref, base, u, &info, nil
+}
+
+// Commit resolves revision (a branch, tag or commit) of repoID to the
+// commit it names, with one request and without listing files.
+func (c *Client) Commit(ctx context.Context, repoID, revision string) (string, error) {
+	_, _, _, info, err := c.revision(ctx, repoID, revision, false)
+	if err != nil {
+		return "", err
+	}
+	return info.SHA, nil
 }
 
 func siblingsHaveHashes(sib []sibling) bool {

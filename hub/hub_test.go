@@ -465,3 +465,21 @@ func TestFilesPullRequestRevisionAndWarning(t *testing.T) {
 		t.Errorf("pinned revision warned: %q", w)
 	}
 }
+
+func TestCommit(t *testing.T) {
+	h := hubtest.NewHub(t, map[string]hubtest.Repo{"acme/m": {Files: []hubtest.File{{Path: "a", Content: []byte("a")}}}, "datasets/acme/d": {}})
+	c := &hub.Client{Endpoint: h.URL}
+	if got, err := c.Commit(t.Context(), "acme/m", "main"); err != nil || got != hubtest.CommitID("acme/m") {
+		t.Errorf("Commit(main) = %q, %v", got, err)
+	}
+	if _, err := c.Commit(t.Context(), "acme/m", "v9"); !errors.Is(err, hub.ErrNotFound) {
+		t.Errorf("unknown revision: %v", err)
+	}
+	ds := &hub.Client{Endpoint: h.URL, RepoType: "dataset"}
+	if got, err := ds.Commit(t.Context(), "acme/d", "main"); err != nil || got != hubtest.CommitID("datasets/acme/d") {
+		t.Errorf("dataset Commit = %q, %v", got, err)
+	}
+	if n := h.Downloads(); n != 0 {
+		t.Errorf("Commit downloaded %d files", n)
+	}
+}

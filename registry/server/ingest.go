@@ -52,24 +52,25 @@ func (s *Server) upstreamClient(typ string) *hub.Client {
 	return c
 }
 
-// upstreamCommit resolves rev of an upstream repository to a commit.
-func (s *Server) upstreamCommit(ctx context.Context, typ, repo, rev string) (*hub.Snapshot, error) {
+// upstreamCommit resolves rev of an upstream repository to a commit, with
+// one request (the worker lists the files).
+func (s *Server) upstreamCommit(ctx context.Context, typ, repo, rev string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	snap, err := s.upstreamClient(typ).Files(ctx, repo, rev)
+	commit, err := s.upstreamClient(typ).Commit(ctx, repo, rev)
 	switch {
 	case err == nil:
-		return snap, nil
+		return commit, nil
 	case errors.Is(err, hub.ErrNotFound):
 		code := "RepoNotFound"
 		if strings.Contains(err.Error(), "revision") {
 			code = "RevisionNotFound"
 		}
-		return nil, &upstreamError{http.StatusNotFound, code, fmt.Sprintf("%s@%s was not found upstream (%s): %v", repo, rev, s.cfg.Upstream, err)}
+		return "", &upstreamError{http.StatusNotFound, code, fmt.Sprintf("%s@%s was not found upstream (%s): %v", repo, rev, s.cfg.Upstream, err)}
 	case errors.Is(err, hub.ErrUnauthorized):
-		return nil, &upstreamError{http.StatusNotFound, "RepoNotFound", fmt.Sprintf("%s is private or gated upstream and the registry's upstream token cannot read it", repo)}
+		return "", &upstreamError{http.StatusNotFound, "RepoNotFound", fmt.Sprintf("%s is private or gated upstream and the registry's upstream token cannot read it", repo)}
 	default:
-		return nil, &upstreamError{http.StatusBadGateway, "", fmt.Sprintf("upstream %s: %v; retry later", s.cfg.Upstream, err)}
+		return "", &upstreamError{http.StatusBadGateway, "", fmt.Sprintf("upstream %s: %v; retry later", s.cfg.Upstream, err)}
 	}
 }
 
@@ -79,7 +80,7 @@ func (s *Server) startIngest(ctx context.Context, actor, typ, repo, rev string) 
 	if ok, why := s.Policy().AllowSource(repo, string(store.Upstream)); !ok {
 		return "", &upstreamError{http.StatusForbidden, "GatedRepo", fmt.Sprintf("aigis policy %s does not allow %s from upstream: %s", s.Policy().Version(), repo, why)}
 	}
-	snap, err := s.upstreamCommit(ctx, typ, repo, rev)
+	commit, err := s.upstreamCommit(ctx, typ, repo, rev)
 	if err != nil {
 		return "", err
 	}
@@ -91,17 +92,17 @@ func (s *Server) startIngest(ctx context.Context, actor, typ, repo, rev string) 
 	if !hub.IsCommit(rev) {
 		ref = upstreamRefPrefix + rev
 	}
-	if err := s.cfg.Store.PutRevision(ctx, store.Revision{RepoID: key, Commit: snap.Commit, Ref: ref, Status: store.Pending, CreatedBy: actor}); err != nil {
+	if err := s.cfg.Store.PutRevision(ctx, store.Revision{RepoID: key, Commit: commit, Ref: ref, Status: store.Pending, CreatedBy: actor}); err != nil {
 		return "", err
 	}
-	if err := s.enqueue(ctx, jobIngest, typ, repo, snap.Commit, rev); err != nil {
+	if err := s.enqueue(ctx, jobIngest, typ, repo, commit, rev); err != nil {
 		return "", err
 	}
-	details := map[string]string{"revision": rev, "upstream": s.cfg.Upstream, "files": fmt.Sprint(len(snap.Files))}
-	if _, err := s.cfg.Audit.Append(s.entry(actor, "artifact.request", subjectRevision(typ, repo, snap.Commit), details)); err != nil {
+	details := map[string]string{"revision": rev, "upstream": s.cfg.Upstream}
+	if _, err := s.cfg.Audit.Append(s.entry(actor, "artifact.request", subjectRevision(typ, repo, commit), details)); err != nil {
 		return "", fmt.Errorf("audit: %w", err)
 	}
-	return snap.Commit, nil
+	return commit, nil
 }
 
 func (s *Server) enqueue(ctx context.Context, kind, typ, repo, commit, rev string) error {

@@ -136,7 +136,7 @@ func (s *Server) checkRepo(ctx context.Context, rp store.Repo) (int, error) {
 		if !ok || hub.IsCommit(name) {
 			continue
 		}
-		snap, err := s.upstreamCommit(ctx, typ, repo, name)
+		commit, err := s.upstreamCommit(ctx, typ, repo, name)
 		if err != nil {
 			var ue *upstreamError
 			if errors.As(err, &ue) {
@@ -145,19 +145,19 @@ func (s *Server) checkRepo(ctx context.Context, rp store.Repo) (int, error) {
 			}
 			return moved, err
 		}
-		if snap.Commit == ref.Commit {
+		if commit == ref.Commit {
 			continue
 		}
 		moved++
-		details := map[string]string{"ref": name, "from": ref.Commit, "to": snap.Commit, "upstream": s.cfg.Upstream}
-		if _, err := s.cfg.Audit.Append(s.entry("system:monitor", "upstream.moved", subjectRevision(typ, repo, snap.Commit), details)); err != nil {
+		details := map[string]string{"ref": name, "from": ref.Commit, "to": commit, "upstream": s.cfg.Upstream}
+		if _, err := s.cfg.Audit.Append(s.entry("system:monitor", "upstream.moved", subjectRevision(typ, repo, commit), details)); err != nil {
 			return moved, fmt.Errorf("audit: %w", err)
 		}
-		s.hooks.send("upstream.moved", subjectRevision(typ, repo, snap.Commit), details)
-		if err := s.cfg.Store.PutRevision(ctx, store.Revision{RepoID: rp.ID, Commit: snap.Commit, Ref: ref.Name, Status: store.Pending, CreatedBy: "system:monitor"}); err != nil {
+		s.hooks.send("upstream.moved", subjectRevision(typ, repo, commit), details)
+		if err := s.cfg.Store.PutRevision(ctx, store.Revision{RepoID: rp.ID, Commit: commit, Ref: ref.Name, Status: store.Pending, CreatedBy: "system:monitor"}); err != nil {
 			return moved, err
 		}
-		if err := s.enqueue(ctx, jobIngest, typ, repo, snap.Commit, name); err != nil {
+		if err := s.enqueue(ctx, jobIngest, typ, repo, commit, name); err != nil {
 			return moved, err
 		}
 	}
