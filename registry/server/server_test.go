@@ -19,9 +19,10 @@ import (
 	"github.com/aigis-sec/aigis/registry/audit"
 	"github.com/aigis-sec/aigis/registry/auth"
 	"github.com/aigis-sec/aigis/registry/blob"
-	"github.com/aigis-sec/aigis/registry/internal/testbackend"
+	"github.com/aigis-sec/aigis/registry/blob/blobtest"
 	"github.com/aigis-sec/aigis/registry/policy"
 	"github.com/aigis-sec/aigis/registry/store"
+	"github.com/aigis-sec/aigis/registry/store/storetest"
 )
 
 // env is a registry in front of a fake upstream hub.
@@ -85,7 +86,13 @@ func openBackends(t *testing.T, dir string) (store.Store, blob.Store) {
 		}
 		return st, bs
 	case "postgres-s3":
-		return testbackend.Postgres(t), testbackend.S3(t)
+		// Asked for explicitly: a missing server is a failure, not a skip.
+		for _, v := range []string{"AIGIS_TEST_POSTGRES_URL", "AIGIS_TEST_S3_ENDPOINT"} {
+			if os.Getenv(v) == "" {
+				t.Fatalf("AIGIS_SERVER_BACKEND=postgres-s3 needs %s (.ci/postgres.sh, .ci/versitygw.sh)", v)
+			}
+		}
+		return storetest.PostgresFromEnv(t), blobtest.S3FromEnv(t)
 	default:
 		t.Fatalf("AIGIS_SERVER_BACKEND=%q: use sqlite-fs or postgres-s3", b)
 		return nil, nil
