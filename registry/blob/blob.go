@@ -92,6 +92,18 @@ func ValidDigest(s string) bool {
 	return true
 }
 
+// namedDigest calls a PutNamed name function and checks what it returns.
+func namedDigest(name func() (string, error)) (string, error) {
+	digest, err := name()
+	if err == nil {
+		err = checkDigest(digest)
+	}
+	if err != nil {
+		return "", fmt.Errorf("blob: put: %w", err)
+	}
+	return digest, nil
+}
+
 func checkDigest(s string) error {
 	if !ValidDigest(s) {
 		return fmt.Errorf("%w: %q", ErrBadDigest, s)

@@ -102,12 +102,9 @@ func (f *FS) PutNamed(ctx context.Context, r io.Reader, name func() (string, err
 	if err != nil {
 		return 0, fmt.Errorf("blob: put: close: %w", err)
 	}
-	digest, err := name()
+	digest, err := namedDigest(name)
 	if err != nil {
-		return 0, fmt.Errorf("blob: put: %w", err)
-	}
-	if err := checkDigest(digest); err != nil {
-		return 0, fmt.Errorf("blob: put: %w", err)
+		return 0, err
 	}
 
 	final := f.path(digest)

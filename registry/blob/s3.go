@@ -238,12 +238,9 @@ func (s *S3) PutNamed(ctx context.Context, r io.Reader, name func() (string, err
 	if err != nil {
 		return 0, fmt.Errorf("blob: put: %w", err)
 	}
-	digest, err := name()
+	digest, err := namedDigest(name)
 	if err != nil {
-		return 0, fmt.Errorf("blob: put: %w", err)
-	}
-	if err := checkDigest(digest); err != nil {
-		return 0, fmt.Errorf("blob: put: %w", err)
+		return 0, err
 	}
 	key := s.Key(digest)
 	if _, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key}); err == nil {
