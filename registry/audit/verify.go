@@ -67,15 +67,6 @@ func Verify(dir string, verifier note.Verifier, checkpoints [][]byte) (*Report, 
 		copy(h[:], stored[x*tlog.HashSize:])
 		return h
 	}
-	S := make([]tlog.Hash, nh)
-	posS := make(map[tlog.Hash]int64, nh)
-	for i := range S {
-		S[i] = storedHash(tlog.StoredHashIndex(0, int64(i)))
-		if _, dup := posS[S[i]]; !dup {
-			posS[S[i]] = int64(i)
-		}
-	}
-
 	f, err := os.Open(filepath.Join(dir, RecordsFile))
 	if err != nil {
 		return nil, fmt.Errorf("audit: verify: %w", err)
@@ -86,6 +77,23 @@ func Verify(dir string, verifier note.Verifier, checkpoints [][]byte) (*Report, 
 		return nil, err
 	}
 
+	return verifyTree(rep, nh, storedHash, R, undecodable, verifier, checkpoints)
+}
+
+// verifyTree compares the leaf hashes R of the records (undecodable: the
+// indexes of records that are not canonical entries) with the nh committed
+// entries whose stored hashes storedHash returns, recomputes every stored
+// hash and the root, and checks the checkpoints against the recomputed tree.
+func verifyTree(rep *Report, nh int64, storedHash func(x int64) tlog.Hash, R []tlog.Hash, undecodable []int64, verifier note.Verifier, checkpoints [][]byte) (*Report, error) {
+	S := make([]tlog.Hash, nh)
+	posS := make(map[tlog.Hash]int64, nh)
+	for i := range S {
+		S[i] = storedHash(tlog.StoredHashIndex(0, int64(i)))
+		if _, dup := posS[S[i]]; !dup {
+			posS[S[i]] = int64(i)
+		}
+	}
+	var err error
 	// Leaf comparison.
 	d := nh - int64(len(R))
 	first := int64(len(R))

@@ -37,6 +37,9 @@ const (
 // migrations of concurrent OpenPostgres calls ("aigis" + 1).
 const pgMigrationLock int64 = 0x6169676973_01
 
+// pgAuditLock serialises appends to the audit log ("aigis" + 2).
+const pgAuditLock int64 = 0x6169676973_02
+
 func pgCode(err error) string {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -49,6 +52,7 @@ var postgresDialect = &dialect{
 	name:       "postgres",
 	dollar:     true,
 	skipLocked: " FOR UPDATE SKIP LOCKED",
+	auditLock:  fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", pgAuditLock),
 	foreignKey: func(err error) bool { return pgCode(err) == pgForeignKeyViolation },
 	retry: func(err error) bool {
 		c := pgCode(err)

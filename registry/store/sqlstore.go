@@ -37,6 +37,9 @@ type dialect struct {
 	// retry reports an error after which the whole transaction may be
 	// run again (serialization failure, deadlock).
 	retry func(error) bool
+	// auditLock, run first in an audit append's transaction, serialises
+	// appenders ("" where write transactions are serial already).
+	auditLock string
 }
 
 // conn runs queries on a database or transaction, rewriting placeholders
