@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/aigis-sec/aigis/registry/audit"
+	"github.com/aigis-sec/aigis/registry/store"
 )
 
 func newAuditCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -37,7 +39,7 @@ func auditPaths(data, logDir, keyPath string) (string, string, string) {
 }
 
 func newAuditVerifyCmd(stdout, stderr io.Writer) *cobra.Command {
-	var data, logDir, keyPath string
+	var data, logDir, keyPath, db, in string
 	var checkpoints []string
 	var asJSON bool
 	c := &cobra.Command{
@@ -54,9 +56,14 @@ server, since they are what makes a rewrite of the whole log detectable.
 Verify a stopped server's log, or a copy: an append in progress shows as a
 torn record.
 
+A log kept in the database (aigis serve --db …, or --audit-in database) is
+verified with --db URL, or --data DIR --in database for the embedded SQLite
+database.
+
 Exit codes: 0 verified; 1 the log or a checkpoint does not verify; 2 usage
 error; 3 the log could not be read.`,
 		Example: `  aigis audit verify --data ./aigis-data
+  aigis audit verify --db postgres://aigis@db/aigis --key audit.pub --checkpoint published/000000001234.note
   aigis audit verify --log /backup/audit --key audit.pub --checkpoint witness/000000001234.note`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,8 +76,11 @@ error; 3 the log could not be read.`,
 			if err != nil {
 				return usagef("audit public key %s: %v", keyPath, err)
 			}
-			if _, err := os.Stat(filepath.Join(logDir, audit.RecordsFile)); err != nil {
-				return usagef("no audit log in %s (pass --data or --log)", logDir)
+			shared := db != "" || in == "database"
+			if !shared {
+				if _, err := os.Stat(filepath.Join(logDir, audit.RecordsFile)); err != nil {
+					return usagef("no audit log in %s (pass --data or --log; a log kept in the database needs --db or --in database)", logDir)
+				}
 			}
 			files := append([]string(nil), checkpoints...)
 			if data != "" {
@@ -86,8 +96,22 @@ error; 3 the log could not be read.`,
 				}
 				cps = append(cps, b)
 			}
-			rep, err := audit.Verify(logDir, verifier, cps)
-			if err != nil {
+			var rep *audit.Report
+			if shared {
+				st, err := openAuditStore(cmd.Context(), db, data)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				ctx := cmd.Context()
+				if ctx == nil {
+					ctx = context.Background()
+				}
+				rep, err = audit.VerifyBackend(ctx, st.(audit.Backend), verifier, cps)
+				if err != nil {
+					return err
+				}
+			} else if rep, err = audit.Verify(logDir, verifier, cps); err != nil {
 				return err
 			}
 			if asJSON {
@@ -117,6 +141,8 @@ error; 3 the log could not be read.`,
 	c.Flags().StringVar(&keyPath, "key", "", "checkpoint verifier key file (sumdb note verifier key)")
 	c.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "a signed checkpoint kept elsewhere; repeatable")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	c.Flags().StringVar(&db, "db", "", "PostgreSQL URL of a registry whose log is kept in the database (aigis serve --db)")
+	c.Flags().StringVar(&in, "in", "files", "files, or database (the SQLite database in --data, for aigis serve --audit-in database)")
 	return c
 }
 
@@ -168,4 +194,18 @@ func newAuditProofCmd(stdout io.Writer) *cobra.Command {
 	c.Flags().Int64Var(&index, "index", 0, "entry number")
 	c.Flags().Int64Var(&size, "size", 0, "tree size the proof is for (default: the whole log)")
 	return c
+}
+
+// openAuditStore opens the database that keeps a shared audit log.
+func openAuditStore(ctx context.Context, db, data string) (store.Store, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if db != "" {
+		return store.OpenPostgres(ctx, db)
+	}
+	if data == "" {
+		return nil, usagef("a log in the database needs --db URL, or --data DIR for the SQLite database there")
+	}
+	return store.OpenSQLite(filepath.Join(data, "aigis.db"))
 }

@@ -32,7 +32,7 @@ type serveFlags struct {
 	addr, data, upstream, upstreamTokenFile, policyFile       string
 	db, s3Endpoint, s3Bucket, s3Prefix, s3Region, blobKeyFile string
 	s3PathStyle                                               bool
-	auditKey, role, anonymous, signKey, publicURL             string
+	auditKey, role, anonymous, signKey, publicURL, auditIn    string
 	tlsCert, tlsKey                                           string
 	workers, approvals, rateBurst                             int
 	rateLimit                                                 float64
@@ -88,6 +88,7 @@ Exit codes: 0 stopped cleanly; 2 usage error; 3 could not start.`,
 	fl.BoolVar(&f.s3PathStyle, "s3-path-style", true, "path-style S3 URLs (self-hosted servers)")
 	fl.StringVar(&f.blobKeyFile, "blob-key", "", "32-byte key file (hex or base64, mode 0600): encrypt blobs at rest with AES-256-GCM")
 	fl.StringVar(&f.auditKey, "audit-key", "", "audit checkpoint signing key (sumdb note key); default DATA/keys/audit.key, created on first start — keep it outside DATA in production")
+	fl.StringVar(&f.auditIn, "audit-in", "", "where the audit log lives: files (DATA/audit, one process) or database (shared by every process on --db); default database with --db, else files")
 	fl.StringVar(&f.role, "role", "all", "all (server and workers), server (HTTP only) or worker (scan jobs only)")
 	fl.IntVar(&f.workers, "workers", 2, "scan workers in this process")
 	fl.StringVar(&f.anonymous, "anonymous", "read", "what clients without a token may do: none, read (download approved revisions) or request (also trigger pull-through)")
@@ -109,11 +110,18 @@ Exit codes: 0 stopped cleanly; 2 usage error; 3 could not start.`,
 	return c
 }
 
+// auditLog is the audit log of aigis serve: a directory (*audit.Log) or
+// the database (*audit.Shared).
+type auditLog interface {
+	server.Auditor
+	server.LogReader
+}
+
 // registry is everything aigis serve opened.
 type registry struct {
 	store    store.Store
 	blobs    blob.Store
-	log      *audit.Log
+	log      auditLog
 	verifier note.Verifier
 	// urlKey signs upload URLs; derived from the audit key, so every
 	// process sharing that key accepts the others' URLs.
@@ -130,6 +138,12 @@ func (r *registry) close() {
 // openRegistry opens the store, blobs and audit log named by the flags.
 func openRegistry(ctx context.Context, f serveFlags, stderr io.Writer) (*registry, error) {
 	reg := &registry{}
+	if f.auditIn == "" {
+		f.auditIn = "files"
+		if f.db != "" {
+			f.auditIn = "database"
+		}
+	}
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
@@ -189,16 +203,29 @@ func openRegistry(ctx context.Context, f serveFlags, stderr io.Writer) (*registr
 	reg.verifier = verifier
 	k := sha256.Sum256([]byte("aigis upload URLs\x00" + skey))
 	reg.urlKey = k[:]
-	lg, err := audit.Open(filepath.Join(f.data, "audit"), signer)
-	if err != nil {
+	switch f.auditIn {
+	case "database":
+		b, ok := reg.store.(audit.Backend)
+		if !ok {
+			reg.close()
+			return nil, usagef("--audit-in database: this store cannot keep the audit log")
+		}
+		reg.log = audit.NewShared(b, signer)
+	case "files":
+		lg, err := audit.Open(filepath.Join(f.data, "audit"), signer)
+		if err != nil {
+			reg.close()
+			return nil, fmt.Errorf("open audit log: %w (one writer per folder: several processes share a log with --db and --audit-in database)", err)
+		}
+		for _, p := range lg.Recovered() {
+			fmt.Fprintf(stderr, "aigis serve: audit log recovered from a crash: %s\n", p)
+		}
+		reg.log = lg
+		reg.closers = append(reg.closers, func() { lg.Close() })
+	default:
 		reg.close()
-		return nil, fmt.Errorf("open audit log: %w", err)
+		return nil, usagef("--audit-in %q: use files or database", f.auditIn)
 	}
-	for _, p := range lg.Recovered() {
-		fmt.Fprintf(stderr, "aigis serve: audit log recovered from a crash: %s\n", p)
-	}
-	reg.log = lg
-	reg.closers = append(reg.closers, func() { lg.Close() })
 	return reg, nil
 }
 
@@ -449,7 +476,7 @@ func bootstrapAdmin(ctx context.Context, srv *server.Server, st store.Store, std
 
 // publishCheckpoints writes a signed checkpoint whenever the log grew:
 // DIR/<size>.note files are the log's commitments outside the log.
-func publishCheckpoints(ctx context.Context, lg *audit.Log, dir string, every time.Duration, logger *slog.Logger) {
+func publishCheckpoints(ctx context.Context, lg auditLog, dir string, every time.Duration, logger *slog.Logger) {
 	if every <= 0 {
 		return
 	}
@@ -465,7 +492,7 @@ func publishCheckpoints(ctx context.Context, lg *audit.Log, dir string, every ti
 	}
 }
 
-func publishCheckpoint(lg *audit.Log, dir string, logger *slog.Logger) {
+func publishCheckpoint(lg auditLog, dir string, logger *slog.Logger) {
 	n := lg.Size()
 	if n == 0 {
 		return

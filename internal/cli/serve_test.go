@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -186,5 +187,67 @@ func TestServeEndToEnd(t *testing.T) {
 	vout.Reset()
 	if code := Main([]string{"audit", "verify", "--data", data}, &vout, &verr); code != ExitFindings || !strings.Contains(vout.String(), "changed") {
 		t.Fatalf("tampered log: exit %d\n%s", code, vout.String())
+	}
+}
+
+// TestServeTwoProcessesShareOneAuditLog runs two aigis serve instances on
+// one database with the audit log kept in it (--audit-in database): both
+// serve and record downloads into the same log, which `aigis audit verify
+// --in database` proves, and a record changed in the database is named.
+func TestServeTwoProcessesShareOneAuditLog(t *testing.T) {
+	st, err := os.ReadFile(filepath.Join("..", "..", "testdata", "models", "benign", "safetensors", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := hubtest.NewHub(t, map[string]hubtest.Repo{"acme/bert": {Files: []hubtest.File{{Path: "model.safetensors", Content: st, LFS: true}}}})
+	data := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var addrs []string
+	var admin string
+	done := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		var stderr syncBuffer
+		f := serveFlags{addr: "127.0.0.1:0", data: data, upstream: up.URL, workers: 1, anonymous: "request", wait: 30 * time.Second,
+			approvals: 1, role: "all", checkpointEvery: time.Hour, s3Prefix: "aigis/", s3Region: "us-east-1", auditIn: "database"}
+		go func() { done <- runServe(ctx, f, io.Discard, &stderr) }()
+		addrs = append(addrs, waitFor(t, &stderr, regexp.MustCompile(`listening on (http://[0-9.:]+)`))[1])
+		if i == 0 {
+			admin = waitFor(t, &stderr, regexp.MustCompile(`(aigis_pat_\S+)`))[1]
+		}
+	}
+	for _, a := range addrs {
+		if r := httpDo(t, "GET", a+"/acme/bert/resolve/main/model.safetensors", admin, nil); r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", a, r.status, r.header.Get("X-Error-Message"))
+		}
+	}
+	cancel()
+	for i := 0; i < 2; i++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := Main([]string{"audit", "verify", "--data", data, "--in", "database", "--json"}, &out, &errb); code != ExitOK {
+		t.Fatalf("audit verify: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	var rep struct{ Size int64 }
+	json.Unmarshal(out.Bytes(), &rep)
+	db, err := sql.Open("sqlite", filepath.Join(data, "aigis.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var downloads int
+	db.QueryRow(`SELECT COUNT(*) FROM audit_records WHERE CAST(body AS TEXT) LIKE '%artifact.download%'`).Scan(&downloads)
+	if downloads < 2 || rep.Size < 4 {
+		t.Errorf("one log of %d entries with %d downloads, want both servers' downloads in it", rep.Size, downloads)
+	}
+	if _, err := db.Exec(`UPDATE audit_records SET body = CAST(REPLACE(CAST(body AS TEXT), 'allow', 'alloW') AS BLOB) WHERE CAST(body AS TEXT) LIKE '%artifact.download%'`); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := Main([]string{"audit", "verify", "--data", data, "--in", "database"}, &out, &errb); code != ExitFindings || !strings.Contains(out.String(), "changed") {
+		t.Fatalf("tampered shared log: exit %d\n%s", code, out.String())
 	}
 }
