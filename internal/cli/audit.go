@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -147,48 +146,41 @@ error; 3 the log could not be read.`,
 }
 
 func newAuditProofCmd(stdout io.Writer) *cobra.Command {
-	var data, logDir string
+	var data, logDir, db, in string
 	var index, size int64
 	c := &cobra.Command{
 		Use:   "proof --index N",
 		Short: "Export an inclusion proof of one audit entry (check it with tlog.CheckRecord against a checkpoint)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logDir, _, _ := auditPaths(data, logDir, "")
-			lg, err := audit.Open(logDir, nil)
-			if err != nil {
-				return err
+			var r audit.Reader
+			if db != "" || in == "database" {
+				st, err := openAuditStore(cmd.Context(), db, data)
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				r = audit.NewShared(st.(audit.Backend), nil)
+			} else {
+				logDir, _, _ := auditPaths(data, logDir, "")
+				lg, err := audit.Open(logDir, nil)
+				if err != nil {
+					return err
+				}
+				defer lg.Close()
+				r = lg
 			}
-			defer lg.Close()
-			if size <= 0 {
-				size = lg.Size()
-			}
-			proof, err := lg.InclusionProof(index, size)
+			p, err := audit.ExportProof(r, index, size)
 			if err != nil {
 				return usageError{err}
 			}
-			root, err := lg.TreeHash(size)
-			if err != nil {
-				return err
-			}
-			e, err := lg.Entry(index)
-			if err != nil {
-				return err
-			}
-			rec, err := e.Encode()
-			if err != nil {
-				return err
-			}
-			hashes := make([]string, len(proof))
-			for i, h := range proof {
-				hashes[i] = base64.StdEncoding.EncodeToString(h[:])
-			}
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(map[string]any{"index": index, "tree_size": size, "root": base64.StdEncoding.EncodeToString(root[:]),
-				"record": json.RawMessage(rec), "proof": hashes})
+			return enc.Encode(p)
 		},
 	}
+	c.Flags().StringVar(&db, "db", "", "PostgreSQL URL of a registry whose log is kept in the database")
+	c.Flags().StringVar(&in, "in", "files", "files, or database (the SQLite database in --data)")
 	c.Flags().StringVar(&data, "data", "", "data folder of aigis serve")
 	c.Flags().StringVar(&logDir, "log", "", "audit log folder (instead of --data)")
 	c.Flags().Int64Var(&index, "index", 0, "entry number")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,7 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/aigis-sec/aigis/hub/hubtest"
+	"github.com/aigis-sec/aigis/registry/audit"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -169,6 +174,40 @@ func TestServeEndToEnd(t *testing.T) {
 	var vout, verr bytes.Buffer
 	if code := Main([]string{"audit", "verify", "--data", data}, &vout, &verr); code != ExitOK || !strings.Contains(vout.String(), "audit log verified") {
 		t.Fatalf("audit verify: exit %d\n%s%s", code, vout.String(), verr.String())
+	}
+	// An exported inclusion proof checks against the last published
+	// checkpoint's root.
+	vout.Reset()
+	if code := Main([]string{"audit", "proof", "--data", data, "--index", "2"}, &vout, &verr); code != ExitOK {
+		t.Fatalf("audit proof: exit %d %s", code, verr.String())
+	}
+	var proof struct {
+		TreeSize     int64 `json:"tree_size"`
+		Root, Record string
+		Proof        []string
+	}
+	if err := json.Unmarshal(vout.Bytes(), &proof); err != nil {
+		t.Fatal(err)
+	}
+	cps, _ := filepath.Glob(filepath.Join(data, "checkpoints", "*.note"))
+	pub, _ := os.ReadFile(filepath.Join(data, "keys", "audit.pub"))
+	verifier, err := note.NewVerifier(strings.TrimSpace(string(pub)))
+	if err != nil || len(cps) == 0 {
+		t.Fatalf("checkpoints %v, key %v", cps, err)
+	}
+	last, _ := os.ReadFile(cps[len(cps)-1])
+	cpSize, cpRoot, err := audit.OpenCheckpoint(last, verifier)
+	if err != nil || cpSize != proof.TreeSize {
+		t.Fatalf("checkpoint size %d (%v), proof for %d", cpSize, err, proof.TreeSize)
+	}
+	rec, _ := base64.StdEncoding.DecodeString(proof.Record)
+	var rp tlog.RecordProof
+	for _, h := range proof.Proof {
+		b, _ := base64.StdEncoding.DecodeString(h)
+		rp = append(rp, tlog.Hash(b))
+	}
+	if err := tlog.CheckRecord(rp, proof.TreeSize, cpRoot, 2, tlog.RecordHash(rec)); err != nil {
+		t.Errorf("exported proof does not check against the signed checkpoint: %v", err)
 	}
 	// Change one byte of one record: verify names the entry and exits 1.
 	recs := filepath.Join(data, "audit", "records")

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,21 +10,16 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/aigis-sec/aigis/registry/audit"
 	"github.com/aigis-sec/aigis/registry/auth"
 	"github.com/aigis-sec/aigis/registry/store"
 )
 
-// LogReader is what the audit endpoints need beyond Append; *audit.Log
-// implements it.
+// LogReader is what the audit endpoints need beyond Append; *audit.Log and
+// *audit.Shared implement it.
 type LogReader interface {
-	Size() int64
-	Entry(i int64) (audit.Entry, error)
+	audit.Reader
 	Checkpoint() ([]byte, error)
-	InclusionProof(i, treeSize int64) (tlog.RecordProof, error)
-	TreeHash(size int64) (tlog.Hash, error)
 }
 
 // TokenRequest asks for a new token.
@@ -357,34 +351,11 @@ func (s *Server) apiAuditProof(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "index: the entry number")
 		return
 	}
-	size := lr.Size()
-	if sz, err := strconv.ParseInt(q.Get("size"), 10, 64); err == nil {
-		size = sz
-	}
-	proof, err := lr.InclusionProof(idx, size)
+	size, _ := strconv.ParseInt(q.Get("size"), 10, 64)
+	p, err := audit.ExportProof(lr, idx, size)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	root, err := lr.TreeHash(size)
-	if err != nil {
-		apiError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	e, err := lr.Entry(idx)
-	if err != nil {
-		s.internalError(w, r, "read entry", err)
-		return
-	}
-	rec, err := e.Encode()
-	if err != nil {
-		s.internalError(w, r, "encode entry", err)
-		return
-	}
-	hashes := make([]string, len(proof))
-	for i, h := range proof {
-		hashes[i] = base64.StdEncoding.EncodeToString(h[:])
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"index": idx, "tree_size": size, "root": base64.StdEncoding.EncodeToString(root[:]),
-		"record": base64.StdEncoding.EncodeToString(rec), "proof": hashes})
+	writeJSON(w, http.StatusOK, p)
 }
