@@ -148,6 +148,20 @@ func (f *FS) Open(ctx context.Context, digest string) (io.ReadSeekCloser, int64,
 }
 
 // Stat implements Store.
+// LocalPath returns the file that holds the object, for callers that can
+// use it in place, such as a hard link into a scratch folder. Objects are
+// read-only (mode 0440); never write to the file.
+func (f *FS) LocalPath(digest string) (string, error) {
+	if err := checkDigest(digest); err != nil {
+		return "", err
+	}
+	p := f.path(digest)
+	if _, err := os.Stat(p); err != nil {
+		return "", notFound(digest, err)
+	}
+	return p, nil
+}
+
 func (f *FS) Stat(ctx context.Context, digest string) (int64, error) {
 	if err := checkDigest(digest); err != nil {
 		return 0, err

@@ -152,3 +152,29 @@ func BenchmarkFSPut(b *testing.B) {
 		}
 	}
 }
+
+func TestFSLocalPath(t *testing.T) {
+	s, err := blob.NewFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := s.Put(t.Context(), strings.NewReader("weights"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.LocalPath(ref.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	st, _ := os.Stat(p)
+	if err != nil || string(b) != "weights" || st.Mode().Perm()&0o222 != 0 {
+		t.Errorf("LocalPath file: %q, mode %v, %v; want the content, read-only", b, st.Mode(), err)
+	}
+	if _, err := s.LocalPath(strings.Repeat("0", 64)); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("missing object: %v", err)
+	}
+	if _, err := s.LocalPath("../../etc/passwd"); !errors.Is(err, blob.ErrBadDigest) {
+		t.Errorf("bad digest: %v", err)
+	}
+}

@@ -408,7 +408,23 @@ func (r *resumingReader) Close() error {
 	return nil
 }
 
-// materialize copies a stored revision into a fresh scratch folder for the
+// linkOut hard-links a blob kept in a local file (the filesystem store) to
+// dst instead of copying it; false when the store has no local files or the
+// link cannot be made (another filesystem), and the caller copies.
+func (s *Server) linkOut(f store.File, dst string) (bool, error) {
+	lp, ok := s.cfg.Blobs.(interface{ LocalPath(string) (string, error) })
+	if !ok {
+		return false, nil
+	}
+	src, err := lp.LocalPath(f.SHA256)
+	if err != nil {
+		return false, fmt.Errorf("stored %s: %w", f.Path, err)
+	}
+	return os.Link(src, dst) == nil, nil
+}
+
+// materialize lays a stored revision out in a fresh scratch folder (hard
+// links to the blobs where the store keeps local files, else copies) for the
 // scanner and the signature check, and returns it with a cleanup function.
 func (s *Server) materialize(ctx context.Context, key, commit string) (string, []store.File, func(), error) {
 	files, err := s.listAll(ctx, key, commit, "")
@@ -441,22 +457,38 @@ func (s *Server) copyOut(ctx context.Context, f store.File, dir string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return err
 	}
-	rc, _, err := s.cfg.Blobs.Open(ctx, f.SHA256)
-	if err != nil {
-		return fmt.Errorf("open stored %s: %w", f.Path, err)
-	}
-	defer rc.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
 	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(out, h), rc)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("copy %s: %w", f.Path, err)
+	if linked, err := s.linkOut(f, dst); err != nil {
+		return err
+	} else if linked {
+		// The blob is the file: hash it in place (reading, not writing, a
+		// multi-gigabyte model) to check the store.
+		in, err := os.Open(dst)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(h, in)
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", f.Path, err)
+		}
+	} else {
+		rc, _, err := s.cfg.Blobs.Open(ctx, f.SHA256)
+		if err != nil {
+			return fmt.Errorf("open stored %s: %w", f.Path, err)
+		}
+		defer rc.Close()
+		out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.MultiWriter(out, h), rc)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", f.Path, err)
+		}
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
 		return fmt.Errorf("stored blob of %s has sha256 %s, want %s: the blob store is damaged", f.Path, got, f.SHA256)
