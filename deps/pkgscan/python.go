@@ -71,7 +71,7 @@ type pyFile struct {
 
 // python judges one Python file of a package.
 func (s *scanner) python(loc finding.Location, src []byte, role pyRole) {
-	m, _ := pysrc.Analyze(src, pysrc.Limits{}) // a limit is reported by CheckPython below
+	m, aerr := pysrc.Analyze(src, pysrc.Limits{}) // a limit is reported by CheckModule below
 	if m == nil {
 		return
 	}
@@ -93,7 +93,7 @@ func (s *scanner) python(loc finding.Location, src []byte, role pyRole) {
 	}
 	netLines := map[int]bool{}
 	netAtRun := false
-	for _, cf := range checks.CheckPython(loc, checks.RolePython, src) {
+	for _, cf := range checks.CheckModule(loc, checks.RolePython, m, aerr) {
 		g, ok := f.judge(cf)
 		if !ok {
 			continue

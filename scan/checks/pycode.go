@@ -266,6 +266,13 @@ func when(role string, moduleLevel bool, scope string) string {
 // everything is one step lower again. A reverse shell stays critical.
 func CheckPython(loc finding.Location, role string, src []byte) []finding.Finding {
 	m, err := pysrc.Analyze(src, pysrc.Limits{})
+	return CheckModule(loc, role, m, err)
+}
+
+// CheckModule is CheckPython on a module the caller has analysed already
+// (m and err as pysrc.Analyze returned them), for callers that need the
+// module themselves and should not analyse the file twice.
+func CheckModule(loc finding.Location, role string, m *pysrc.Module, err error) []finding.Finding {
 	var out []finding.Finding
 	if err != nil {
 		if le, ok := safeio.IsLimit(err); ok {
