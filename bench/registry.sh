@@ -45,4 +45,9 @@ echo "small file (config.json), $conc clients, $dur:"
 echo "large file (${size_mb} MiB), 8 clients, $dur:"
 "$work/regload" -token "$admin" -url $url/bench/model/resolve/main/weights.bin -c 8 -d "$dur"
 echo "server peak RSS: $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MiB"}')"
-echo "audit log entries: $(ls -l "$work/data/audit/records" | awk '{print $5}') bytes"
+kill $pid; wait $pid 2>/dev/null || true
+verify=(--data "$work/data")
+if [ "$mode" = postgres ]; then verify=(--data "$work/data" --db "$AIGIS_TEST_POSTGRES_URL"); fi
+t0=$(date +%s.%N)
+"$work/aigis" audit verify "${verify[@]}"
+echo "audit verify took $(python3 -c "print(f'{$(date +%s.%N)-$t0:.2f}')") s"
