@@ -97,7 +97,7 @@ func Build(ctx context.Context, root string, opt Options) (*cdx.BOM, []finding.F
 	}
 	b.addPackages()
 	bom := b.assemble()
-	sortFindings(b.findings)
+	finding.SortFindings(b.findings)
 	if opt.SerialNumber != "" {
 		bom.SerialNumber = opt.SerialNumber
 	} else {
@@ -234,25 +234,6 @@ func sortProps(p []cdx.Property) []cdx.Property {
 		w++
 	}
 	return out[:w]
-}
-
-func sortFindings(fs []finding.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if a.Path != b.Path {
-			return a.Path < b.Path
-		}
-		if a.Member != b.Member {
-			return a.Member < b.Member
-		}
-		if a.Offset != b.Offset {
-			return a.Offset < b.Offset
-		}
-		if a.Severity != b.Severity {
-			return a.Severity > b.Severity
-		}
-		return a.RuleID < b.RuleID
-	})
 }
 
 func prop(name, value string) cdx.Property { return cdx.Property{Name: name, Value: value} }

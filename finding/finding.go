@@ -9,8 +9,10 @@
 package finding
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -180,22 +182,7 @@ func (r *Report) Max() (Severity, bool) {
 // descending severity, so output is stable across runs.
 func (r *Report) Sort() {
 	sort.SliceStable(r.Targets, func(i, j int) bool { return r.Targets[i].Path < r.Targets[j].Path })
-	sort.SliceStable(r.Findings, func(i, j int) bool {
-		a, b := r.Findings[i], r.Findings[j]
-		if a.Path != b.Path {
-			return a.Path < b.Path
-		}
-		if a.Member != b.Member {
-			return a.Member < b.Member
-		}
-		if a.Offset != b.Offset {
-			return a.Offset < b.Offset
-		}
-		if a.Severity != b.Severity {
-			return a.Severity > b.Severity
-		}
-		return a.RuleID < b.RuleID
-	})
+	SortFindings(r.Findings)
 	sort.SliceStable(r.Incomplete, func(i, j int) bool {
 		a, b := r.Incomplete[i], r.Incomplete[j]
 		if a.Path != b.Path {
@@ -203,6 +190,19 @@ func (r *Report) Sort() {
 		}
 		return a.Member < b.Member
 	})
+}
+
+// SortFindings orders findings by path, member, offset, descending severity
+// and rule id; the sort is stable.
+func SortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(CompareLocation(a, b), cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.RuleID, b.RuleID))
+	})
+}
+
+// CompareLocation orders two findings by path, member and offset.
+func CompareLocation(a, b Finding) int {
+	return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Member, b.Member), cmp.Compare(a.Offset, b.Offset))
 }
 
 // Count returns the number of findings at each severity.

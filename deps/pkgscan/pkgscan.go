@@ -36,7 +36,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/aigis-sec/aigis/finding"
@@ -128,16 +128,7 @@ func (s *scanner) finish() {
 		s.out = append(s.out, finding.New(checks.RuleLimit, checks.RuleLimit.Severity, finding.Location{Path: s.base},
 			fmt.Sprintf("%d more findings were not kept", s.dropped), map[string]string{"limit": "findings"}))
 	}
-	sort.SliceStable(s.out, func(i, j int) bool {
-		a, b := s.out[i], s.out[j]
-		if a.Path != b.Path {
-			return a.Path < b.Path
-		}
-		if a.Member != b.Member {
-			return a.Member < b.Member
-		}
-		return a.Offset < b.Offset
-	})
+	slices.SortStableFunc(s.out, finding.CompareLocation)
 }
 
 // file opens an archive.
