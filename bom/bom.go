@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -224,19 +225,18 @@ func sortProps(p []cdx.Property) []cdx.Property {
 		}
 		return out[i].Value < out[j].Value
 	})
-	// Drop exact duplicates (the same call site seen twice).
-	w := 0
-	for i, x := range out {
-		if i > 0 && x == out[w-1] {
-			continue
-		}
-		out[w] = x
-		w++
-	}
-	return out[:w]
+	return slices.Compact(out) // the same call site seen twice
 }
 
 func prop(name, value string) cdx.Property { return cdx.Property{Name: name, Value: value} }
+
+// appendProps appends a property name for each of values.
+func appendProps(props []cdx.Property, name string, values ...string) []cdx.Property {
+	for _, v := range values {
+		props = append(props, prop(name, v))
+	}
+	return props
+}
 
 // isLocalPath: an argument that names a folder rather than a Hub id.
 func isLocalPath(s string) bool {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -148,13 +149,5 @@ var spdxIDs = map[string]string{
 func sortedUnique(s []string) []string {
 	s = append([]string(nil), s...)
 	sort.Strings(s)
-	w := 0
-	for i, x := range s {
-		if i > 0 && x == s[w-1] {
-			continue
-		}
-		s[w] = x
-		w++
-	}
-	return s[:w]
+	return slices.Compact(s)
 }

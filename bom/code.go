@@ -34,18 +34,10 @@ func (r *hubRef) component() cdx.Component {
 		Version: r.commit, PackageURL: hfPurl(r.id, r.commit)}
 	c.Group, c.Name = splitID(r.id)
 	props := []cdx.Property{prop("aigis:hub:repo", r.id), prop("aigis:source", "code")}
-	for _, l := range r.locations {
-		props = append(props, prop("aigis:location", l))
-	}
-	for _, v := range r.revisions {
-		props = append(props, prop("aigis:hub:revision", v))
-	}
-	for _, v := range r.calls {
-		props = append(props, prop("aigis:call", v))
-	}
-	for _, v := range r.files {
-		props = append(props, prop("aigis:hub:file", v))
-	}
+	props = appendProps(props, "aigis:location", r.locations...)
+	props = appendProps(props, "aigis:hub:revision", r.revisions...)
+	props = appendProps(props, "aigis:call", r.calls...)
+	props = appendProps(props, "aigis:hub:file", r.files...)
 	c.Properties = &props
 	c.ExternalReferences = &[]cdx.ExternalReference{{Type: cdx.ERTypeDistribution, URL: "https://huggingface.co/" + r.id}}
 	return c

@@ -105,14 +105,14 @@ func (b *builder) modelComponent(rel string, tg finding.Target, fs []finding.Fin
 	var params *cdx.MLModelParameters
 	switch tg.Kind {
 	case "safetensors":
-		if f, err := parseSafetensors(abs); err != nil {
+		if f, err := parseFile(abs, safetensors.Parse, safetensors.DefaultLimits()); err != nil {
 			b.incomplete(rel, "safetensors header", err)
 		} else {
 			props = append(props, prop("aigis:parameters", strconv.FormatInt(f.ParamCount, 10)),
 				prop("aigis:tensors", strconv.Itoa(len(f.Tensors))), prop("aigis:dtypes", countList(f.DTypes)))
 		}
 	case "gguf":
-		if f, err := parseGGUF(abs); err != nil {
+		if f, err := parseFile(abs, gguf.Parse, gguf.DefaultLimits()); err != nil {
 			b.incomplete(rel, "GGUF header", err)
 		} else {
 			props = append(props, prop("aigis:parameters", strconv.FormatInt(f.ParamCount, 10)),
@@ -307,30 +307,20 @@ func countList(m map[string]int) string {
 	return strings.Join(parts, ",")
 }
 
-func parseSafetensors(p string) (*safetensors.File, error) {
+// parseFile parses the file at p with a format parser and its limits.
+func parseFile[T, L any](p string, parse func(io.ReaderAt, int64, L) (T, error), lim L) (T, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	return safetensors.Parse(f, st.Size(), safetensors.DefaultLimits())
-}
-
-func parseGGUF(p string) (*gguf.File, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return gguf.Parse(f, st.Size(), gguf.DefaultLimits())
+	return parse(f, st.Size(), lim)
 }
 
 func fileSHA256(p string) (string, error) {

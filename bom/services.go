@@ -103,18 +103,10 @@ func (s *service) service() cdx.Service {
 		svc.CrossesTrustBoundary = &crosses
 	}
 	props := []cdx.Property{prop("aigis:provider", s.provider.key)}
-	for _, l := range s.locations {
-		props = append(props, prop("aigis:location", l))
-	}
-	for _, c := range s.ctors {
-		props = append(props, prop("aigis:client", c))
-	}
-	for _, m := range s.models {
-		props = append(props, prop("aigis:model", m))
-	}
-	for _, n := range s.notes {
-		props = append(props, prop("aigis:endpoint:source", n))
-	}
+	props = appendProps(props, "aigis:location", s.locations...)
+	props = appendProps(props, "aigis:client", s.ctors...)
+	props = appendProps(props, "aigis:model", s.models...)
+	props = appendProps(props, "aigis:endpoint:source", s.notes...)
 	props = sortProps(props)
 	svc.Properties = &props
 	return svc
