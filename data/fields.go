@@ -1,6 +1,9 @@
 package data
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Column names that hold the text of an example or its label, best first.
 var (
@@ -11,6 +14,15 @@ var (
 // maxLabelClasses is the most distinct values a column may have in the
 // sample to be taken for a label when its name says nothing.
 const maxLabelClasses = 20
+
+// ColumnIndex is the index of column name in cols, -1 when name is "" or
+// not among them.
+func ColumnIndex(cols []string, name string) int {
+	if name == "" {
+		return -1
+	}
+	return slices.Index(cols, name)
+}
 
 // Fields guesses the text and label columns from the column names and a
 // sample of rows: names like text/sentence/content/prompt/instruction and

@@ -401,7 +401,7 @@ func (s *session) dataset(b blob) {
 	}
 	cols := r.Columns()
 	text, label := data.Fields(cols, sample)
-	a := signals.New(b.loc, cols, signals.Options{Text: indexOf(cols, text), Label: indexOf(cols, label)})
+	a := signals.New(b.loc, cols, signals.Options{Text: data.ColumnIndex(cols, text), Label: data.ColumnIndex(cols, label)})
 	for _, row := range sample {
 		a.Add(row)
 	}
@@ -416,18 +416,6 @@ func (s *session) dataset(b blob) {
 	if readErr != nil {
 		s.fail(b.loc, fmt.Errorf("dataset: %w", readErr))
 	}
-}
-
-func indexOf(cols []string, name string) int {
-	if name == "" {
-		return -1
-	}
-	for i, c := range cols {
-		if c == name {
-			return i
-		}
-	}
-	return -1
 }
 
 // autoMaps remembers, per folder, the files that the auto_map of its

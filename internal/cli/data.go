@@ -220,7 +220,7 @@ func dataFile(file, arg, dir string, fl dataFlags, base *signals.Baseline, rep *
 	if fl.labelField != "" {
 		label = fl.labelField
 	}
-	ti, li := index(cols, text), index(cols, label)
+	ti, li := data.ColumnIndex(cols, text), data.ColumnIndex(cols, label)
 	if fl.textField != "" && ti < 0 {
 		return nil, nil, usagef("--text-field %q: %s has columns %s", fl.textField, file, strings.Join(cols, ", "))
 	}
@@ -268,18 +268,6 @@ func dataFile(file, arg, dir string, fl dataFlags, base *signals.Baseline, rep *
 		items = uc.Items()
 	}
 	return a, items, readErr
-}
-
-func index(cols []string, name string) int {
-	if name == "" {
-		return -1
-	}
-	for i, c := range cols {
-		if c == name {
-			return i
-		}
-	}
-	return -1
 }
 
 // dataCard compares a dataset card's declared splits with the rows found.
