@@ -1,6 +1,8 @@
 package data
 
 import (
+	"errors"
+	"io"
 	"slices"
 	"strings"
 )
@@ -14,6 +16,25 @@ var (
 // maxLabelClasses is the most distinct values a column may have in the
 // sample to be taken for a label when its name says nothing.
 const maxLabelClasses = 20
+
+// Sample reads up to n rows of r for Fields, each a copy that later reads
+// leave alone. err is the error that stopped the reading, nil at the end of
+// the file.
+func Sample(r Reader, n int) (sample []*Row, err error) {
+	for len(sample) < n {
+		row, err := r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return sample, err
+		}
+		cp := *row
+		cp.Values = append([]string(nil), row.Values...)
+		sample = append(sample, &cp)
+	}
+	return sample, nil
+}
 
 // ColumnIndex is the index of column name in cols, -1 when name is "" or
 // not among them.

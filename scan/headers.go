@@ -378,8 +378,7 @@ func (s *session) dataset(b blob) {
 	}
 	defer r.Close()
 	// A sample chooses the text and label columns; then every row streams.
-	var sample []*data.Row
-	var readErr error
+	sample, readErr := data.Sample(r, 200)
 	next := func() (*data.Row, bool) {
 		row, err := r.Next()
 		if err != nil {
@@ -389,15 +388,6 @@ func (s *session) dataset(b blob) {
 			return nil, false
 		}
 		return row, true
-	}
-	for len(sample) < 200 {
-		row, ok := next()
-		if !ok {
-			break
-		}
-		cp := *row
-		cp.Values = append([]string(nil), row.Values...)
-		sample = append(sample, &cp)
 	}
 	cols := r.Columns()
 	text, label := data.Fields(cols, sample)

@@ -198,20 +198,7 @@ func dataFile(file, arg, dir string, fl dataFlags, base *signals.Baseline, rep *
 	rep.Targets = append(rep.Targets, finding.Target{Path: file, Kind: "dataset-" + r.Format(), Size: size})
 	cols := r.Columns()
 	// A sample to detect the text and label columns, then every row.
-	var sample []*data.Row
-	var readErr error
-	for len(sample) < 200 {
-		row, err := r.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = err
-			}
-			break
-		}
-		cp := *row
-		cp.Values = append([]string(nil), row.Values...)
-		sample = append(sample, &cp)
-	}
+	sample, readErr := data.Sample(r, 200)
 	cols = r.Columns() // JSON Lines may add columns as rows arrive
 	text, label := data.Fields(cols, sample)
 	if fl.textField != "" {
