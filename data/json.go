@@ -18,22 +18,13 @@ import (
 // is appended, so Columns grows and earlier rows are shorter. Blank lines
 // are skipped; a line that is not an object is an error naming the line.
 type jsonlReader struct {
-	lr      lineReader
-	lim     Limits
-	cols    []string
-	index   map[string]int
-	num     int64
-	closers []io.Closer
-	err     error
+	objectRows
+	lr lineReader
 }
 
 func newJSONL(br *bufio.Reader, lim Limits, closers []io.Closer) *jsonlReader {
-	return &jsonlReader{lr: lineReader{br: br, max: lim.MaxLineBytes}, lim: lim, index: map[string]int{}, closers: closers}
+	return &jsonlReader{objectRows: newObjectRows("jsonl", lim, closers), lr: lineReader{br: br, max: lim.MaxLineBytes}}
 }
-
-func (j *jsonlReader) Format() string    { return "jsonl" }
-func (j *jsonlReader) Columns() []string { return j.cols }
-func (j *jsonlReader) Close() error      { return closeAll(j.closers) }
 
 func (j *jsonlReader) Next() (*Row, error) {
 	if j.err != nil {
@@ -51,29 +42,14 @@ func (j *jsonlReader) Next() (*Row, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		j.num++
-		if err := rowLimit(j.num, j.lim); err != nil {
-			j.err = err
-			return nil, err
-		}
-		where := fmt.Sprintf("line %d", j.lr.line)
-		vals, err := objectValues(line, j.lim, &j.cols, j.index, where)
-		if err != nil {
-			if _, ok := safeio.IsLimit(err); ok {
-				j.err = err
-			}
-			return nil, fmt.Errorf("jsonl: %s: %w", where, err)
-		}
-		return &Row{Num: j.num, Line: j.lr.line, Values: vals}, nil
+		return j.row(line, j.lr.line, fmt.Sprintf("line %d", j.lr.line))
 	}
 }
 
-// jsonArrayReader reads a JSON array of objects element by element with
-// encoding/json's Decoder, so the file is never held whole. One element is
-// at most MaxLineBytes.
-type jsonArrayReader struct {
-	dec     *json.Decoder
-	budget  *budgetReader
+// objectRows is what the two JSON readers share: the columns as first seen,
+// the rows counted, and a sticky error.
+type objectRows struct {
+	format  string // "jsonl" or "json"
 	lim     Limits
 	cols    []string
 	index   map[string]int
@@ -82,12 +58,47 @@ type jsonArrayReader struct {
 	err     error
 }
 
+func newObjectRows(format string, lim Limits, closers []io.Closer) objectRows {
+	return objectRows{format: format, lim: lim, index: map[string]int{}, closers: closers}
+}
+
+func (o *objectRows) Format() string    { return o.format }
+func (o *objectRows) Columns() []string { return o.cols }
+func (o *objectRows) Close() error      { return closeAll(o.closers) }
+
+// row counts the object obj, read at line (0 when not known) and named
+// where in errors, and gives its values in column order.
+func (o *objectRows) row(obj []byte, line int64, where string) (*Row, error) {
+	o.num++
+	if err := rowLimit(o.num, o.lim); err != nil {
+		o.err = err
+		return nil, err
+	}
+	vals, err := objectValues(obj, o.lim, &o.cols, o.index, where)
+	if err != nil {
+		if _, ok := safeio.IsLimit(err); ok {
+			o.err = err
+		}
+		return nil, fmt.Errorf("%s: %s: %w", o.format, where, err)
+	}
+	return &Row{Num: o.num, Line: line, Values: vals}, nil
+}
+
+// jsonArrayReader reads a JSON array of objects element by element with
+// encoding/json's Decoder, so the file is never held whole. One element is
+// at most MaxLineBytes.
+type jsonArrayReader struct {
+	objectRows
+	dec    *json.Decoder
+	budget *budgetReader
+}
+
 func newJSONArray(br *bufio.Reader, lim Limits, closers []io.Closer) (*jsonArrayReader, error) {
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, utf8BOM) {
 		br.Discard(3)
 	}
 	budget := &budgetReader{r: br, max: int64(lim.MaxLineBytes)}
-	a := &jsonArrayReader{dec: json.NewDecoder(budget), budget: budget, lim: lim, index: map[string]int{}, closers: closers}
+	a := &jsonArrayReader{objectRows: newObjectRows("json", lim, closers), dec: json.NewDecoder(budget), budget: budget}
 	tok, err := a.dec.Token()
 	if err != nil {
 		return nil, fmt.Errorf("json: %w", err)
@@ -97,10 +108,6 @@ func newJSONArray(br *bufio.Reader, lim Limits, closers []io.Closer) (*jsonArray
 	}
 	return a, nil
 }
-
-func (a *jsonArrayReader) Format() string    { return "json" }
-func (a *jsonArrayReader) Columns() []string { return a.cols }
-func (a *jsonArrayReader) Close() error      { return closeAll(a.closers) }
 
 func (a *jsonArrayReader) Next() (*Row, error) {
 	if a.err != nil {
@@ -126,20 +133,7 @@ func (a *jsonArrayReader) Next() (*Row, error) {
 		a.err = a.wrap(err, "")
 		return nil, a.err
 	}
-	a.num++
-	if err := rowLimit(a.num, a.lim); err != nil {
-		a.err = err
-		return nil, err
-	}
-	where := fmt.Sprintf("element %d", a.num)
-	vals, err := objectValues(raw, a.lim, &a.cols, a.index, where)
-	if err != nil {
-		if _, ok := safeio.IsLimit(err); ok {
-			a.err = err
-		}
-		return nil, fmt.Errorf("json: %s: %w", where, err)
-	}
-	return &Row{Num: a.num, Values: vals}, nil
+	return a.row(raw, 0, fmt.Sprintf("element %d", a.num+1))
 }
 
 func (a *jsonArrayReader) wrap(err error, msg string) error {
