@@ -49,15 +49,11 @@ Exit codes: 0 written; 2 usage error; 3 the project could not be read.`,
 			if err != nil {
 				return fmt.Errorf("bom %s: %w", args[0], err)
 			}
-			w := stdout
-			if output != "" {
-				f, err := os.Create(output)
-				if err != nil {
-					return usagef("--output: %v", err)
-				}
-				defer f.Close()
-				w = f
+			w, done, err := createOutput(stdout, output)
+			if err != nil {
+				return err
 			}
+			defer done()
 			if err := bom.Write(w, b); err != nil {
 				return fmt.Errorf("write bom: %w", err)
 			}

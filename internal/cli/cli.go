@@ -106,6 +106,19 @@ func colorFor(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// createOutput creates the --output file, or gives stdout when output is
+// empty; the caller defers done.
+func createOutput(stdout io.Writer, output string) (w io.Writer, done func(), err error) {
+	if output == "" {
+		return stdout, func() {}, nil
+	}
+	f, err := os.Create(output)
+	if err != nil {
+		return nil, nil, usagef("--output: %v", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
 func newVersionCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",

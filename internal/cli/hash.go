@@ -77,15 +77,11 @@ special file in the model); 3 a file could not be read.`,
 			}
 
 			// Open the output first: a bad --output should not cost a long hash.
-			w := stdout
-			if output != "" {
-				f, err := os.Create(output)
-				if err != nil {
-					return usagef("--output: %v", err)
-				}
-				defer f.Close()
-				w = f
+			w, done, err := createOutput(stdout, output)
+			if err != nil {
+				return err
 			}
+			defer done()
 
 			var bar *hashProgressBar
 			if !quiet && hashIsTerminal(stderr) {

@@ -86,16 +86,12 @@ func validFormat(name string, formats []string) bool {
 
 // writeReport writes rep and returns the exit error its findings call for.
 func writeReport(stdout io.Writer, output, format string, rep *finding.Report, gate finding.Severity) error {
-	w := stdout
-	color := colorFor(stdout)
-	if output != "" {
-		f, err := os.Create(output)
-		if err != nil {
-			return usagef("--output: %v", err)
-		}
-		defer f.Close()
-		w, color = f, false
+	w, done, err := createOutput(stdout, output)
+	if err != nil {
+		return err
 	}
+	defer done()
+	color := output == "" && colorFor(stdout)
 	if err := report.Write(w, format, rep, report.Options{Color: color, FailOn: gate}); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
