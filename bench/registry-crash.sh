@@ -35,6 +35,7 @@ echo "killed during upload; partial files left: $(find "$work/data/blobs" -type 
 start
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $admin" $url/crash/model/resolve/main/weights.bin)
 echo "after restart, download of the interrupted push: HTTP $code (want 404: nothing committed)"
+echo "temporary upload files after restart: $(find "$work/data/blobs/tmp" -type f | wc -l) (kept for an hour in case another process is still writing them, then swept)"
 
 # 2. push again, kill -9 while the revision is being scanned.
 AIGIS_TOKEN=$admin "$work/aigis" push "$work/model" --registry $url --repo crash/model > "$work/push2.txt"

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // Encrypted objects are laid out as
@@ -457,4 +458,16 @@ func ParseKey(text []byte) ([]byte, error) {
 		return nil, fmt.Errorf("key is all zero bytes; %s", how)
 	}
 	return key, nil
+}
+
+// CleanupTemp removes the inner store's interrupted uploads older than
+// olderThan, when the inner store keeps such remains (FS, S3).
+func (e *Encrypted) CleanupTemp(ctx context.Context, olderThan time.Duration) (int, error) {
+	c, ok := e.inner.(interface {
+		CleanupTemp(context.Context, time.Duration) (int, error)
+	})
+	if !ok {
+		return 0, nil
+	}
+	return c.CleanupTemp(ctx, olderThan)
 }

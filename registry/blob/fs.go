@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/aigis-sec/aigis/internal/safeio"
 )
@@ -22,7 +23,9 @@ import (
 // Put writes to dir/tmp (the same file system as objects, so the final
 // rename is atomic), fsyncs the file, renames it into place and fsyncs the
 // parent directory. A crash mid-Put leaves at most a file in dir/tmp, which
-// NewFS removes. Only one process should use a directory at a time.
+// NewFS removes once nobody has written to it for StaleUpload. Several
+// processes may share a directory: an upload in progress in another one
+// keeps its temporary file fresh, and renames are atomic.
 type FS struct {
 	objects string
 	tmp     string
@@ -30,8 +33,12 @@ type FS struct {
 
 var _ Store = (*FS)(nil)
 
+// StaleUpload is how long a temporary upload file must sit unwritten before
+// NewFS takes it for the remains of an interrupted upload.
+const StaleUpload = time.Hour
+
 // NewFS opens (creating if needed) a blob directory and removes temporary
-// files left by interrupted uploads.
+// files left by interrupted uploads (untouched for StaleUpload).
 func NewFS(dir string) (*FS, error) {
 	f := &FS{objects: filepath.Join(dir, "objects"), tmp: filepath.Join(dir, "tmp")}
 	for _, d := range []string{f.objects, f.tmp} {
@@ -39,16 +46,33 @@ func NewFS(dir string) (*FS, error) {
 			return nil, fmt.Errorf("blob: create %s: %w", d, err)
 		}
 	}
-	entries, err := os.ReadDir(f.tmp)
-	if err != nil {
-		return nil, fmt.Errorf("blob: read %s: %w", f.tmp, err)
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(f.tmp, e.Name())); err != nil {
-			return nil, fmt.Errorf("blob: remove stale upload: %w", err)
-		}
+	if _, err := f.CleanupTemp(context.Background(), StaleUpload); err != nil {
+		return nil, err
 	}
 	return f, nil
+}
+
+// CleanupTemp removes temporary upload files nobody has written to for
+// olderThan (the remains of interrupted uploads) and returns how many.
+func (f *FS) CleanupTemp(ctx context.Context, olderThan time.Duration) (int, error) {
+	entries, err := os.ReadDir(f.tmp)
+	if err != nil {
+		return 0, fmt.Errorf("blob: read %s: %w", f.tmp, err)
+	}
+	n := 0
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) < olderThan {
+			continue // possibly an upload in progress, here or in another process
+		}
+		if err := os.RemoveAll(filepath.Join(f.tmp, e.Name())); err != nil {
+			return n, fmt.Errorf("blob: remove stale upload: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (f *FS) path(digest string) string {

@@ -117,11 +117,23 @@ func TestFSCrashDuringPut(t *testing.T) {
 	if objs := entries(t, filepath.Join(storeDir, "objects")); len(objs) != 0 {
 		t.Fatalf("killed Put left objects: %v", objs)
 	}
+	// A fresh temporary file may be another process's upload: kept.
+	if _, err := blob.NewFS(storeDir); err != nil {
+		t.Fatal(err)
+	}
+	left := entries(t, filepath.Join(storeDir, "tmp"))
+	if len(left) != 1 {
+		t.Fatalf("NewFS removed a fresh upload file: %v", left)
+	}
+	old := time.Now().Add(-blob.StaleUpload - time.Minute)
+	if err := os.Chtimes(filepath.Join(storeDir, "tmp", left[0]), old, old); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := blob.NewFS(storeDir); err != nil {
 		t.Fatal(err)
 	}
 	if left := entries(t, filepath.Join(storeDir, "tmp")); len(left) != 0 {
-		t.Fatalf("NewFS left partial uploads: %v", left)
+		t.Fatalf("NewFS left stale partial uploads: %v", left)
 	}
 }
 
@@ -176,5 +188,32 @@ func TestFSLocalPath(t *testing.T) {
 	}
 	if _, err := s.LocalPath("../../etc/passwd"); !errors.Is(err, blob.ErrBadDigest) {
 		t.Errorf("bad digest: %v", err)
+	}
+}
+
+func TestFSCleanupTempThroughEncrypted(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := blob.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := blob.NewEncrypted(fs, bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, "tmp", "put-stale")
+	fresh := filepath.Join(dir, "tmp", "put-fresh")
+	os.WriteFile(stale, []byte("x"), 0o600)
+	os.WriteFile(fresh, []byte("y"), 0o600)
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	if n, err := enc.CleanupTemp(t.Context(), time.Hour); err != nil || n != 1 {
+		t.Fatalf("CleanupTemp = %d, %v; want the stale file removed", n, err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh upload file was removed: %v", err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale file is still there: %v", err)
 	}
 }

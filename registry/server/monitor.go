@@ -30,21 +30,42 @@ func (s *Server) RunMonitor(ctx context.Context, opt MonitorOptions) {
 	} else if n > 0 {
 		s.log.Info("re-judging revisions decided under other rules or policy", "revisions", n)
 	}
-	if opt.UpstreamEvery <= 0 {
-		<-ctx.Done()
-		return
+	var upstream <-chan time.Time
+	if opt.UpstreamEvery > 0 {
+		t := time.NewTicker(opt.UpstreamEvery)
+		defer t.Stop()
+		upstream = t.C
 	}
-	t := time.NewTicker(opt.UpstreamEvery)
-	defer t.Stop()
+	sweep := time.NewTicker(time.Hour)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-upstream:
+			if _, err := s.CheckUpstream(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("check upstream", "err", err)
+			}
+		case <-sweep.C:
+			s.sweepUploads(ctx)
 		}
-		if _, err := s.CheckUpstream(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("check upstream", "err", err)
-		}
+	}
+}
+
+// sweepUploads removes the remains of interrupted uploads from the blob
+// store (the filesystem's tmp files, S3's tmp/ objects and multipart
+// uploads) once they are an hour old.
+func (s *Server) sweepUploads(ctx context.Context) {
+	c, ok := s.cfg.Blobs.(interface {
+		CleanupTemp(context.Context, time.Duration) (int, error)
+	})
+	if !ok {
+		return
+	}
+	if n, err := c.CleanupTemp(ctx, time.Hour); err != nil {
+		s.log.Error("sweep interrupted uploads", "err", err)
+	} else if n > 0 {
+		s.log.Info("swept interrupted uploads", "removed", n)
 	}
 }
 
