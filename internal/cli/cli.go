@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -117,6 +118,13 @@ func createOutput(stdout io.Writer, output string) (w io.Writer, done func(), er
 		return nil, nil, usagef("--output: %v", err)
 	}
 	return f, func() { f.Close() }, nil
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func newVersionCmd(stdout io.Writer) *cobra.Command {

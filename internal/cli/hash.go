@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -197,9 +196,7 @@ func writeHashJSON(w io.Writer, root string, m *manifest.Manifest) error {
 	for _, r := range m.Resources {
 		out.Resources = append(out.Resources, hashResource{r.Name, hex.EncodeToString(r.Digest)})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }
 
 func writeHashTable(w io.Writer, root string, m *manifest.Manifest) error {

@@ -237,9 +237,7 @@ func newProbeTriggersCmd(stdout, stderr io.Writer) *cobra.Command {
 				return probeErr(err)
 			}
 			if pf.format == "json" {
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				enc.Encode(res)
+				writeJSON(stdout, res)
 			} else {
 				for _, cr := range res.Candidates {
 					if !cr.Significant {
@@ -270,9 +268,7 @@ func newProbeTriggersCmd(stdout, stderr io.Writer) *cobra.Command {
 
 func printCheck(w io.Writer, format, endpoint string, res *probe.Result) {
 	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(res)
+		writeJSON(w, res)
 		return
 	}
 	fmt.Fprintf(w, "%s: %s\n", endpoint, strings.ToUpper(string(res.Verdict)))
