@@ -120,6 +120,22 @@ func createOutput(stdout io.Writer, output string) (w io.Writer, done func(), er
 	return f, func() { f.Close() }, nil
 }
 
+// readFlagFile reads the file that flag names with read; the errors are
+// usage errors naming the flag, and the file when it does not read.
+func readFlagFile[T any](flag, path string, read func(io.Reader) (T, error)) (T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var zero T
+		return zero, usagef("%s: %v", flag, err)
+	}
+	defer f.Close()
+	v, err := read(f)
+	if err != nil {
+		return v, usagef("%s %s: %v", flag, path, err)
+	}
+	return v, nil
+}
+
 // writeJSON writes v as indented JSON.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

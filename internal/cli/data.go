@@ -124,14 +124,9 @@ func runData(ctx context.Context, path string, fl dataFlags, stderr io.Writer) (
 	}
 	var base *signals.Baseline
 	if fl.baseline != "" {
-		bf, err := os.Open(fl.baseline)
-		if err != nil {
-			return nil, usagef("--baseline: %v", err)
-		}
-		base, err = signals.ReadBaseline(bf)
-		bf.Close()
-		if err != nil {
-			return nil, usagef("--baseline %s: %v", fl.baseline, err)
+		var err error
+		if base, err = readFlagFile("--baseline", fl.baseline, signals.ReadBaseline); err != nil {
+			return nil, err
 		}
 	}
 	var urlItems []integrity.URLItem

@@ -82,25 +82,13 @@ usage error; 3 a file or an online source could not be read.`,
 				}
 			}
 			if snapshot != "" {
-				f, err := os.Open(snapshot)
-				if err != nil {
-					return usagef("--registry-snapshot: %v", err)
-				}
-				opt.Snapshot, err = pypi.LoadSnapshot(f)
-				f.Close()
-				if err != nil {
-					return usagef("--registry-snapshot %s: %v", snapshot, err)
+				if opt.Snapshot, err = readFlagFile("--registry-snapshot", snapshot, pypi.LoadSnapshot); err != nil {
+					return err
 				}
 			}
 			if popular != "" {
-				f, err := os.Open(popular)
-				if err != nil {
-					return usagef("--popular: %v", err)
-				}
-				opt.Popular, err = depchecks.LoadPopular(f)
-				f.Close()
-				if err != nil {
-					return usagef("--popular %s: %v", popular, err)
+				if opt.Popular, err = readFlagFile("--popular", popular, depchecks.LoadPopular); err != nil {
+					return err
 				}
 			}
 			if online {

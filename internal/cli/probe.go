@@ -141,14 +141,9 @@ func newProbeCheckCmd(stdout, stderr io.Writer) *cobra.Command {
 			if basePath == "" {
 				return usagef("probe check: --baseline is required")
 			}
-			f, err := os.Open(basePath)
+			b, err := readFlagFile("--baseline", basePath, probe.ReadBaseline)
 			if err != nil {
-				return usagef("--baseline: %v", err)
-			}
-			b, err := probe.ReadBaseline(f)
-			f.Close()
-			if err != nil {
-				return usagef("--baseline %s: %v", basePath, err)
+				return err
 			}
 			if pf.endpoint == "" {
 				pf.endpoint = b.Endpoint
