@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -57,7 +58,9 @@ const (
 // templates/layout.html, which calls the page's "content".
 var uiPageNames = []string{"artifacts", "repo", "revision", "queue", "policy", "tokens", "audit", "message", "logout"}
 
-var uiTemplates = parseUITemplates()
+// uiTemplates and uiStatic are built on first use, so commands other than
+// aigis serve do not parse the UI at start-up.
+var uiTemplates = sync.OnceValue(parseUITemplates)
 
 func parseUITemplates() map[string]*template.Template {
 	funcs := template.FuncMap{
@@ -85,7 +88,7 @@ type uiStaticFile struct {
 	version string
 }
 
-var uiStatic = loadUIStatic()
+var uiStatic = sync.OnceValue(loadUIStatic)
 
 func loadUIStatic() map[string]uiStaticFile {
 	out := map[string]uiStaticFile{}
@@ -107,7 +110,7 @@ func loadUIStatic() map[string]uiStaticFile {
 // uiStaticURL is the URL of an asset, versioned by its digest so that it
 // can be cached for a year and still change with a new aigis release.
 func uiStaticURL(name string) string {
-	return "/ui/static/" + name + "?v=" + uiStatic[name].version
+	return "/ui/static/" + name + "?v=" + uiStatic()[name].version
 }
 
 // registerUI mounts the web UI under /ui/.
@@ -150,7 +153,7 @@ func uiSecurityHeaders(next http.Handler) http.Handler {
 }
 
 func serveUIStatic(w http.ResponseWriter, r *http.Request) {
-	f, ok := uiStatic[r.PathValue("file")]
+	f, ok := uiStatic()[r.PathValue("file")]
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -191,7 +194,7 @@ func (s *Server) newPage(r *http.Request, title, nav string) *uiPage {
 // clean 500 rather than half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, pg *uiPage) {
 	var buf bytes.Buffer
-	if err := uiTemplates[name].ExecuteTemplate(&buf, "layout", pg); err != nil {
+	if err := uiTemplates()[name].ExecuteTemplate(&buf, "layout", pg); err != nil {
 		id := requestID(r.Context())
 		s.log.Error("render UI page", "page", name, "err", err, "request", id)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -646,7 +646,7 @@ func BenchmarkUIRevisionPage(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf.Reset()
-		if err := uiTemplates["revision"].ExecuteTemplate(&buf, "layout", pg); err != nil {
+		if err := uiTemplates()["revision"].ExecuteTemplate(&buf, "layout", pg); err != nil {
 			b.Fatal(err)
 		}
 	}
